@@ -1,0 +1,92 @@
+//! Infinite-width kernel matrices.
+//!
+//! - [`explicit`]: the exact CK (NNGP) and NTK of L-layer fully connected networks (SPEC §4).
+//!
+//! Shared machinery: the Gram matrix by a triangular (SYRK-like) product ([`gram`]), per-layer entrywise dual
+//! kernels evaluated from closed forms or per-sample Hermite tables ([`LayerDual`]), and parallel passes over
+//! one triangle of a symmetric matrix.
+
+pub mod explicit;
+mod layer_dual;
+mod symmetric;
+
+use ndarray::{Array2, ArrayView2};
+
+pub use layer_dual::{LayerDual, MEHLER_MAX_TERMS, MEHLER_TOLERANCE};
+pub use symmetric::mirror_lower_to_upper;
+
+use crate::{Error, Result};
+
+/// Element type of a kernel matrix: `f32` or `f64`. Entries are always computed in `f64` and rounded once
+/// when stored.
+pub trait Real: Copy + Send + Sync + Default + PartialOrd + std::fmt::Debug + 'static {
+    fn from_f64(v: f64) -> Self;
+    fn to_f64(self) -> f64;
+}
+
+impl Real for f64 {
+    #[inline]
+    fn from_f64(v: f64) -> Self {
+        v
+    }
+    #[inline]
+    fn to_f64(self) -> f64 {
+        self
+    }
+}
+
+impl Real for f32 {
+    #[inline]
+    fn from_f64(v: f64) -> Self {
+        v as f32
+    }
+    #[inline]
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+}
+
+/// Refuse empty, non-finite or non-contiguous-shaped data (n×p, one sample per row).
+pub fn check_data(x: ArrayView2<f64>) -> Result<()> {
+    let (n, p) = x.dim();
+    if n == 0 || p == 0 {
+        return Err(Error::Shape {
+            what: format!("data matrix is {n}×{p}; need at least one sample (row) and one feature (column)"),
+        });
+    }
+    if let Some(((i, j), v)) = x.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        return Err(Error::NonFinite {
+            what: "data matrix",
+            location: format!("row {i}, column {j} (value {v})"),
+        });
+    }
+    Ok(())
+}
+
+/// The lower triangle (with the diagonal) of G = X·Xᵀ for X n×p (rows are samples), by faer's triangular
+/// matrix product on all threads. The strict upper triangle is left zero.
+pub fn gram_lower(x: ArrayView2<f64>) -> Array2<f64> {
+    let (n, p) = x.dim();
+    let mut g = Array2::<f64>::zeros((n, n));
+    let xs = x.as_standard_layout();
+    // SAFETY: `xs` is a standard-layout n×p buffer and `g` an owned n×n buffer; both views live only in this
+    // scope and do not alias.
+    let (xf, gf) = unsafe {
+        (
+            faer::MatRef::from_raw_parts(xs.as_ptr(), n, p, p as isize, 1),
+            faer::MatMut::from_raw_parts_mut(g.as_mut_ptr(), n, n, n as isize, 1),
+        )
+    };
+    faer::linalg::matmul::triangular::matmul(
+        gf,
+        faer::linalg::matmul::triangular::BlockStructure::TriangularLower,
+        faer::Accum::Replace,
+        xf,
+        faer::linalg::matmul::triangular::BlockStructure::Rectangular,
+        xf.transpose(),
+        faer::linalg::matmul::triangular::BlockStructure::Rectangular,
+        1.0,
+        faer::Par::rayon(0),
+    );
+    g
+}
