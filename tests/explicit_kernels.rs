@@ -1,0 +1,211 @@
+//! Exact explicit-network kernels (SPEC §4) against independent computations.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{eigenvalues, gaussian_data, max_abs_diff};
+use deq_kernels::activation::{parse_activation, ActivationRef, Custom};
+use deq_kernels::kernel::{gram_lower, mirror_lower_to_upper};
+use deq_kernels::kernel::explicit::{mlp_kernel_pair, mlp_kernels, DenseLayer, MlpParams, Which};
+use deq_kernels::Error;
+use ndarray::{array, Array2};
+
+fn act(s: &str) -> ActivationRef {
+    Arc::new(parse_activation(s).unwrap())
+}
+
+/// Every matrix entry equals the pair recursion evaluated with direct dual kernels (closed form or 2-D
+/// quadrature, no Hermite series).
+fn check_against_pairs(params: &MlpParams, x: &Array2<f64>, tol: f64) {
+    check_against_pairs_ck_ntk(params, x, tol, tol)
+}
+
+fn check_against_pairs_ck_ntk(params: &MlpParams, x: &Array2<f64>, tol: f64, ntk_tol: f64) {
+    let name = params.layers().iter().map(|l| l.activation.name()).collect::<Vec<_>>().join("+");
+    let k = mlp_kernels::<f64>(params, x.view(), Which::BOTH).unwrap();
+    let (ck, ntk) = (k.ck.unwrap(), k.ntk.unwrap());
+    // The same Gram matrix as the library's: near ρ = 1 a derivative kernel with a jump (hard-tanh) has
+    // ∂k̇/∂ρ ~ 1/√(1−ρ²), so a last-bit difference in xᵀy would move the NTK by more than the tolerance.
+    let mut g = gram_lower(x.view());
+    mirror_lower_to_upper(&mut g);
+    let n = x.nrows();
+    for i in 0..n {
+        for j in 0..=i {
+            let (c, t) = mlp_kernel_pair(params, g[[i, i]], g[[j, j]], g[[i, j]]).unwrap();
+            let t = t.unwrap();
+            assert!((ck[[i, j]] - c).abs() <= tol * c.abs().max(1.0), "{name}: CK ({i},{j}): {} vs {c}", ck[[i, j]]);
+            assert!((ntk[[i, j]] - t).abs() <= ntk_tol * t.abs().max(1.0), "{name}: NTK ({i},{j}): {} vs {t}", ntk[[i, j]]);
+        }
+    }
+}
+
+#[test]
+fn matrix_equals_pairwise_recursion() {
+    let x = gaussian_data(8, 7, 1.0, 1);
+    for name in ["relu", "erf", "tanh", "gelu", "lrelu:1.3,-0.4", "sin", "softplus", "hardtanh:0.7,1.1"] {
+        let params = MlpParams::new(act(name), 3, 1.3, 0.1).unwrap();
+        check_against_pairs(&params, &x, 1e-11);
+    }
+}
+
+#[test]
+fn near_duplicate_inputs_stay_accurate() {
+    // Correlations within 1e-6 of 1 and exactly −1: the Hermite path must fall back where its bound fails.
+    let mut x = gaussian_data(6, 5, 1.0, 2);
+    for j in 0..5 {
+        x[[1, j]] = x[[0, j]] * (1.0 + 1e-7 * j as f64);
+        x[[2, j]] = -x[[0, j]];
+    }
+    for name in ["tanh", "gelu"] {
+        let params = MlpParams::new(act(name), 2, 1.0, 0.05).unwrap();
+        check_against_pairs(&params, &x, 1e-11);
+    }
+    // σ′ jumps for these, so k̇ has ∂k̇/∂ρ ~ 1/√(1−ρ²): at 1 − ρ ≈ 1e-14 (second layer) a rounding
+    // difference of 1e-16 in Σ moves k̇ by ~1e-9. The CK stays Lipschitz and is held to 1e-11.
+    for name in ["hardtanh:0.7,1.1", "elu:0.8"] {
+        let params = MlpParams::new(act(name), 2, 1.0, 0.05).unwrap();
+        check_against_pairs_ck_ntk(&params, &x, 1e-11, 1e-8);
+    }
+}
+
+#[test]
+fn relu_one_layer_is_the_arccosine_kernel() {
+    // Closed form: CK = ‖x‖‖y‖(sin θ + (π−θ)cos θ)/(2π); NTK = CK + xᵀy(π−θ)/(2π).
+    let x = gaussian_data(9, 4, 2.0, 3);
+    let params = MlpParams::new(act("relu"), 1, 1.0, 0.0).unwrap();
+    let k = mlp_kernels::<f64>(&params, x.view(), Which::BOTH).unwrap();
+    let g = x.dot(&x.t());
+    let pi = std::f64::consts::PI;
+    for i in 0..9 {
+        for j in 0..9 {
+            let (a, b) = (g[[i, i]].sqrt(), g[[j, j]].sqrt());
+            let rho = (g[[i, j]] / (a * b)).clamp(-1.0, 1.0);
+            let t = rho.acos();
+            let ck = a * b * ((1.0 - rho * rho).sqrt() + (pi - t) * rho) / (2.0 * pi);
+            let ntk = ck + g[[i, j]] * (pi - t) / (2.0 * pi);
+            assert!((k.ck.as_ref().unwrap()[[i, j]] - ck).abs() < 1e-12);
+            assert!((k.ntk.as_ref().unwrap()[[i, j]] - ntk).abs() < 1e-12);
+        }
+    }
+}
+
+#[test]
+fn two_layer_erf_closed_form() {
+    // Independent: apply the arcsine formula twice by hand, with σ_w² = 2, σ_b² = 0.3.
+    let x = array![[0.3, -0.2, 0.9], [1.1, 0.4, -0.5], [-0.7, 0.8, 0.1]];
+    let (w2, b2) = (2.0, 0.3);
+    let params = MlpParams::new(act("erf"), 2, w2, b2).unwrap();
+    let k = mlp_kernels::<f64>(&params, x.view(), Which::BOTH).unwrap();
+    let g = x.dot(&x.t());
+    let pi = std::f64::consts::PI;
+    let ek = |a: f64, b: f64, c: f64| (2.0 / pi) * (2.0 * c / ((1.0 + 2.0 * a) * (1.0 + 2.0 * b)).sqrt()).asin();
+    let ekd = |a: f64, b: f64, c: f64| (4.0 / pi) / ((1.0 + 2.0 * a) * (1.0 + 2.0 * b) - 4.0 * c * c).sqrt();
+    for i in 0..3 {
+        for j in 0..3 {
+            let s = |a: usize, b: usize| w2 * g[[a, b]] + b2;
+            let (s11, s22, s12) = (s(i, i), s(j, j), s(i, j));
+            let (k11, k22, k12) = (ek(s11, s11, s11), ek(s22, s22, s22), ek(s11, s22, s12));
+            let kd1 = ekd(s11, s22, s12);
+            let t = |v: f64| w2 * v + b2;
+            let (u11, u22, u12) = (t(k11), t(k22), t(k12));
+            let ck = ek(u11, u22, u12);
+            let theta2 = u12 + w2 * s12 * kd1;
+            let ntk = ck + theta2 * ekd(u11, u22, u12);
+            assert!((k.ck.as_ref().unwrap()[[i, j]] - ck).abs() < 1e-12);
+            assert!((k.ntk.as_ref().unwrap()[[i, j]] - ntk).abs() < 1e-12);
+        }
+    }
+}
+
+#[test]
+fn per_layer_variances_and_activations() {
+    let x = gaussian_data(8, 6, 1.0, 4);
+    let layers = vec![
+        DenseLayer {
+            activation: act("lrelu:0.96,0.59"),
+            sigma_w2: 1.0,
+            sigma_b2: 0.0,
+        },
+        DenseLayer {
+            activation: act("tanh"),
+            sigma_w2: 0.7,
+            sigma_b2: 0.2,
+        },
+        DenseLayer {
+            activation: act("gelu"),
+            sigma_w2: 1.8,
+            sigma_b2: 0.05,
+        },
+    ];
+    check_against_pairs(&MlpParams::from_layers(layers).unwrap(), &x, 1e-11);
+}
+
+#[test]
+fn f32_output_is_the_rounded_f64() {
+    let x = gaussian_data(20, 10, 1.0, 5);
+    let params = MlpParams::new(act("tanh"), 3, 1.0, 0.1).unwrap();
+    let a = mlp_kernels::<f64>(&params, x.view(), Which::BOTH).unwrap();
+    let b = mlp_kernels::<f32>(&params, x.view(), Which::BOTH).unwrap();
+    for (x64, x32) in a.ntk.unwrap().iter().zip(b.ntk.unwrap().iter()) {
+        assert_eq!(*x64 as f32, *x32);
+    }
+    for (x64, x32) in a.ck.unwrap().iter().zip(b.ck.unwrap().iter()) {
+        assert_eq!(*x64 as f32, *x32);
+    }
+}
+
+#[test]
+fn kernels_are_symmetric_and_psd() {
+    let x = gaussian_data(60, 20, 1.0, 6);
+    for name in ["relu", "tanh", "gelu", "erf"] {
+        let params = MlpParams::new(act(name), 3, 1.0, 0.1).unwrap();
+        let k = mlp_kernels::<f64>(&params, x.view(), Which::BOTH).unwrap();
+        for m in [k.ck.unwrap(), k.ntk.unwrap()] {
+            assert_eq!(max_abs_diff(&m, &m.t().to_owned()), 0.0, "{name}: not symmetric");
+            let ev = eigenvalues(&m);
+            let tol = 1e-12 * ev.last().unwrap().abs() * 60.0;
+            assert!(ev[0] >= -tol, "{name}: λ_min = {}", ev[0]);
+        }
+    }
+}
+
+#[test]
+fn only_the_requested_kernel_is_returned() {
+    let x = gaussian_data(5, 3, 1.0, 7);
+    let params = MlpParams::new(act("relu"), 2, 1.0, 0.0).unwrap();
+    let ck = mlp_kernels::<f64>(&params, x.view(), Which::CK).unwrap();
+    assert!(ck.ck.is_some() && ck.ntk.is_none());
+    let both = mlp_kernels::<f64>(&params, x.view(), Which::BOTH).unwrap();
+    assert_eq!(ck.ck.unwrap(), both.ck.unwrap());
+    let ntk = mlp_kernels::<f64>(&params, x.view(), Which::NTK).unwrap();
+    assert!(ntk.ck.is_none());
+    assert_eq!(ntk.ntk.unwrap(), both.ntk.unwrap());
+}
+
+#[test]
+fn bad_input_is_refused() {
+    let params = MlpParams::new(act("relu"), 2, 1.0, 0.0).unwrap();
+    let mut x = gaussian_data(4, 3, 1.0, 8);
+    x[[2, 1]] = f64::NAN;
+    assert!(matches!(
+        mlp_kernels::<f64>(&params, x.view(), Which::CK),
+        Err(Error::NonFinite { .. })
+    ));
+    let empty = Array2::<f64>::zeros((0, 3));
+    assert!(matches!(
+        mlp_kernels::<f64>(&params, empty.view(), Which::CK),
+        Err(Error::Shape { .. })
+    ));
+    assert!(MlpParams::new(act("relu"), 0, 1.0, 0.0).is_err());
+    assert!(MlpParams::new(act("relu"), 2, -1.0, 0.0).is_err());
+    assert!(MlpParams::new(act("relu"), 2, 1.0, f64::NAN).is_err());
+    let no_derivative: ActivationRef = Arc::new(Custom::new("cube", |x| x * x * x));
+    let params = MlpParams::new(no_derivative, 1, 1.0, 0.0).unwrap();
+    let x = gaussian_data(4, 3, 1.0, 9);
+    assert!(matches!(
+        mlp_kernels::<f64>(&params, x.view(), Which::NTK),
+        Err(Error::Undefined { .. })
+    ));
+    assert!(mlp_kernels::<f64>(&params, x.view(), Which::CK).is_ok());
+}
