@@ -11,5 +11,6 @@ pub mod activation;
 pub mod error;
 pub mod kernel;
 pub mod npy;
+pub mod rmt;
 
 pub use error::{Error, Result};

@@ -31,37 +31,60 @@ fn panel_width(s: f64) -> f64 {
 
 const RULE_ORDER: usize = 16;
 
-/// Σ over a composite rule of w·f(s·x)·h_k(x) for k < count.
-pub(crate) fn coefficients_of<F: Fn(f64) -> f64>(f: F, kinks: &[f64], s: f64, count: usize) -> Vec<f64> {
-    let mut a = vec![0.0; count];
-    if count == 0 {
-        return a;
-    }
+/// Nodes processed in lockstep by the recurrence (independent chains the compiler can vectorize).
+const LANES: usize = 8;
+
+/// Σ over a composite rule of w·f(s·x)·h_k(x) for k < count, and Σ w·f(s·x)² (the second moment on the same
+/// nodes) as the last element.
+pub(crate) fn coefficients_and_second_moment<F: Fn(f64) -> f64>(f: F, kinks: &[f64], s: f64, count: usize) -> Vec<f64> {
+    let mut a = vec![0.0; count + 1];
     if s == 0.0 {
-        a[0] = f(0.0);
+        let f0 = f(0.0);
+        if count > 0 {
+            a[0] = f0;
+        }
+        a[count] = f0 * f0;
         return a;
     }
     let scaled: Vec<f64> = kinks.iter().map(|k| k / s).collect();
     let (nodes, weights) = composite_gaussian_rule(&scaled, HERMITE_TRUNCATION, panel_width(s), RULE_ORDER);
-    for (&x, &w) in nodes.iter().zip(&weights) {
-        let fx = w * f(s * x);
-        if fx == 0.0 {
+    // h_{k+1} = x·h_k/√(k+1) − √(k/(k+1))·h_{k−1}
+    let alpha: Vec<f64> = (0..count).map(|k| 1.0 / ((k + 1) as f64).sqrt()).collect();
+    let beta: Vec<f64> = (0..count).map(|k| (k as f64 / (k + 1) as f64).sqrt()).collect();
+    let mut second = 0.0;
+    for (xs, ws) in nodes.chunks(LANES).zip(weights.chunks(LANES)) {
+        let mut x = [0.0; LANES];
+        let mut prev = [0.0; LANES];
+        let mut cur = [0.0; LANES];
+        for (l, (&xi, &wi)) in xs.iter().zip(ws).enumerate() {
+            let fx = f(s * xi);
+            second += wi * fx * fx;
+            // The recurrence is linear, so it runs on w·f·h_k directly.
+            x[l] = xi;
+            cur[l] = wi * fx;
+        }
+        if count == 0 {
             continue;
         }
-        // Run the recurrence on fx·h_k directly; it is linear, so the weight rides along.
-        let (mut prev, mut cur) = (fx, fx * x);
-        a[0] += prev;
-        if count > 1 {
-            a[1] += cur;
-        }
-        for (k, ak) in a.iter_mut().enumerate().skip(2) {
-            let km1 = (k - 1) as f64;
-            let next = (x * cur - km1.sqrt() * prev) / (k as f64).sqrt();
-            *ak += next;
+        a[0] += cur.iter().sum::<f64>();
+        for k in 0..count - 1 {
+            let mut next = [0.0; LANES];
+            for l in 0..LANES {
+                next[l] = x[l] * alpha[k] * cur[l] - beta[k] * prev[l];
+            }
+            a[k + 1] += next.iter().sum::<f64>();
             prev = cur;
             cur = next;
         }
     }
+    a[count] = second;
+    a
+}
+
+/// Σ over a composite rule of w·f(s·x)·h_k(x) for k < count.
+pub(crate) fn coefficients_of<F: Fn(f64) -> f64>(f: F, kinks: &[f64], s: f64, count: usize) -> Vec<f64> {
+    let mut a = coefficients_and_second_moment(f, kinks, s, count);
+    a.pop();
     a
 }
 

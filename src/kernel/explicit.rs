@@ -21,7 +21,7 @@
 use ndarray::{Array2, ArrayView2, Axis};
 use rayon::prelude::*;
 
-use super::{check_data, gram_lower, mirror_lower_to_upper, LayerDual, Real};
+use super::{check_data, gram_lower, mirror_lower_to_upper, LayerDual, NoProgress, Progress, Real, BLOCK};
 use crate::activation::{require_derivative, ActivationRef};
 use crate::error::check_nonnegative;
 use crate::{Error, Result};
@@ -130,12 +130,68 @@ impl Recursion<'_> {
         }
         unreachable!("at least one layer")
     }
+
+    /// [`entry`](Self::entry) for j = BLOCK·b + l, l < BLOCK, all below the diagonal.
+    #[inline]
+    fn entry_block(&self, i: usize, b: usize, g: &[f64; BLOCK]) -> ([f64; BLOCK], [f64; BLOCK]) {
+        let layers = self.params.layers();
+        let mut sigma = g.map(|v| layers[0].sigma_w2 * v + layers[0].sigma_b2);
+        let mut theta = sigma;
+        let last = layers.len() - 1;
+        let js = b * BLOCK..(b + 1) * BLOCK;
+        for (l, dual) in self.duals.iter().enumerate() {
+            let vj: &[f64; BLOCK] = self.diag[l][js.clone()].try_into().expect("block");
+            let (k, kd) = dual.eval_block(i, b, self.diag[l][i], vj, &sigma, self.ntk);
+            if l == last {
+                let mut ntk = [0.0; BLOCK];
+                for m in 0..BLOCK {
+                    ntk[m] = k[m] + theta[m] * kd[m];
+                }
+                return (k, ntk);
+            }
+            let next = &layers[l + 1];
+            for m in 0..BLOCK {
+                sigma[m] = next.sigma_w2 * k[m] + next.sigma_b2;
+                theta[m] = sigma[m] + next.sigma_w2 * theta[m] * kd[m];
+            }
+        }
+        unreachable!("at least one layer")
+    }
+
+    /// Fill row i's lower part (j ≤ i) from the Gram row, blocks of [`BLOCK`] first.
+    #[inline]
+    fn row(&self, i: usize, grow: &mut [f64], mut store_ntk: impl FnMut(usize, f64)) {
+        let full = i / BLOCK;
+        for b in 0..full {
+            let g: &[f64; BLOCK] = grow[b * BLOCK..(b + 1) * BLOCK].try_into().expect("block");
+            let (ck, nt) = self.entry_block(i, b, g);
+            for m in 0..BLOCK {
+                grow[b * BLOCK + m] = ck[m];
+                store_ntk(b * BLOCK + m, nt[m]);
+            }
+        }
+        for j in full * BLOCK..=i {
+            let (ck, nt) = self.entry(i, j, grow[j]);
+            grow[j] = ck;
+            store_ntk(j, nt);
+        }
+    }
 }
 
 /// The exact CK and/or NTK of the network `params` on data `x` (n×p, rows are samples).
 ///
 /// Errors: empty or non-finite data; an NTK for an activation without a derivative.
 pub fn mlp_kernels<T: Real>(params: &MlpParams, x: ArrayView2<f64>, which: Which) -> Result<MlpKernels<T>> {
+    mlp_kernels_observed(params, x, which, &NoProgress)
+}
+
+/// [`mlp_kernels`] reporting progress in entries of the lower triangle.
+pub fn mlp_kernels_observed<T: Real>(
+    params: &MlpParams,
+    x: ArrayView2<f64>,
+    which: Which,
+    progress: &dyn Progress,
+) -> Result<MlpKernels<T>> {
     check_data(x)?;
     if which.ntk {
         for l in params.layers() {
@@ -175,6 +231,7 @@ pub fn mlp_kernels<T: Real>(params: &MlpParams, x: ArrayView2<f64>, which: Which
     };
 
     // Off-diagonal pass over the lower triangle, rows in parallel. The CK overwrites G in place.
+    progress.start((n * (n + 1) / 2) as u64);
     let mut ntk: Option<Array2<T>> = which.ntk.then(|| Array2::<T>::default((n, n)));
     match ntk.as_mut() {
         Some(t) => g
@@ -184,11 +241,9 @@ pub fn mlp_kernels<T: Real>(params: &MlpParams, x: ArrayView2<f64>, which: Which
             .enumerate()
             .with_min_len(4)
             .for_each(|(i, (mut grow, mut trow))| {
-                for j in 0..=i {
-                    let (ck, nt) = rec.entry(i, j, grow[j]);
-                    grow[j] = ck;
-                    trow[j] = T::from_f64(nt);
-                }
+                let grow = grow.as_slice_mut().expect("standard layout");
+                rec.row(i, grow, |j, v| trow[j] = T::from_f64(v));
+                progress.advance(i as u64 + 1);
             }),
         None => g
             .axis_iter_mut(Axis(0))
@@ -196,11 +251,11 @@ pub fn mlp_kernels<T: Real>(params: &MlpParams, x: ArrayView2<f64>, which: Which
             .enumerate()
             .with_min_len(4)
             .for_each(|(i, mut grow)| {
-                for j in 0..=i {
-                    grow[j] = rec.entry(i, j, grow[j]).0;
-                }
+                rec.row(i, grow.as_slice_mut().expect("standard layout"), |_, _| {});
+                progress.advance(i as u64 + 1);
             }),
     }
+    progress.finish();
     if let Some(t) = ntk.as_mut() {
         mirror_lower_to_upper(t);
     }

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
-use crate::activation::gauss::expect;
+use crate::activation::hermite::coefficients_and_second_moment;
 use crate::activation::{dual_kernel, dual_kernel_derivative, Activation, ActivationRef, Cov2};
 use crate::Result;
 
@@ -22,21 +22,29 @@ pub const MEHLER_TOLERANCE: f64 = 1e-13;
 /// The largest number of Hermite terms per sample.
 pub const MEHLER_MAX_TERMS: usize = 256;
 
+/// Entries evaluated together by [`LayerDual::eval_block`]: samples j in blocks of this many.
+pub const BLOCK: usize = 8;
+
 /// Per-sample Hermite rows of one function (σ or σ′).
 struct SeriesTable {
     terms: usize,
+    /// Row-major n × terms.
     coef: Vec<f64>,
+    /// The same coefficients interleaved by blocks of [`BLOCK`] samples: (block, k, lane), zero-padded, so one
+    /// block's terms are one contiguous stream for the vectorized Horner loop.
+    blocks: Vec<f64>,
     /// E[f(s_iξ)²], the diagonal of the dual kernel.
     second: Vec<f64>,
     /// √(T_i/E_i): relative Parseval tail after `terms` terms.
     rel_tail: Vec<f64>,
+    fma: bool,
 }
 
 impl SeriesTable {
     fn build<F: Fn(f64) -> f64 + Sync>(f: F, kinks: &[f64], variances: &[f64]) -> Self {
         let probe = |s: f64| -> usize {
-            let a = crate::activation::hermite::coefficients_of(&f, kinks, s, MEHLER_MAX_TERMS);
-            let e = second_moment(&f, kinks, s);
+            let mut a = coefficients_and_second_moment(&f, kinks, s, MEHLER_MAX_TERMS);
+            let e = a.pop().unwrap_or(0.0);
             if e == 0.0 {
                 return 1;
             }
@@ -54,31 +62,37 @@ impl SeriesTable {
             .iter()
             .fold((f64::INFINITY, 0f64), |(lo, hi), &v| (lo.min(v), hi.max(v)));
         let terms = probe(lo.max(0.0).sqrt()).max(probe(hi.sqrt())).max(3);
-        let rows: Vec<(Vec<f64>, f64)> = variances
+        let rows: Vec<Vec<f64>> = variances
             .par_iter()
-            .map(|&v| {
-                let s = v.max(0.0).sqrt();
-                (
-                    crate::activation::hermite::coefficients_of(&f, kinks, s, terms),
-                    second_moment(&f, kinks, s),
-                )
-            })
+            .map(|&v| coefficients_and_second_moment(&f, kinks, v.max(0.0).sqrt(), terms))
             .collect();
-        let mut coef = Vec::with_capacity(rows.len() * terms);
-        let mut second = Vec::with_capacity(rows.len());
-        let mut rel_tail = Vec::with_capacity(rows.len());
-        for (a, e) in rows {
+        let n = rows.len();
+        let mut coef = Vec::with_capacity(n * terms);
+        let mut second = Vec::with_capacity(n);
+        let mut rel_tail = Vec::with_capacity(n);
+        for mut a in rows {
+            let e = a.pop().unwrap_or(0.0);
             let partial: f64 = a.iter().map(|v| v * v).sum();
             let tail = (e - partial).abs() + 4.0 * f64::EPSILON * e;
             rel_tail.push(if e > 0.0 { (tail / e).sqrt() } else { 0.0 });
             coef.extend_from_slice(&a);
             second.push(e);
         }
+        let nblocks = n.div_ceil(BLOCK);
+        let mut blocks = vec![0.0; nblocks * terms * BLOCK];
+        for j in 0..n {
+            let (b, l) = (j / BLOCK, j % BLOCK);
+            for k in 0..terms {
+                blocks[(b * terms + k) * BLOCK + l] = coef[j * terms + k];
+            }
+        }
         SeriesTable {
             terms,
             coef,
+            blocks,
             second,
             rel_tail,
+            fma: fma_available(),
         }
     }
 
@@ -87,28 +101,72 @@ impl SeriesTable {
         &self.coef[i * self.terms..(i + 1) * self.terms]
     }
 
+    /// Whether the truncation bound |ρ|^K·√(T_iT_j/(E_iE_j)) ≤ tolerance holds for (i, j).
+    #[inline]
+    fn bound_holds(&self, i: usize, j: usize, rho: f64) -> bool {
+        let bound = self.rel_tail[i] * self.rel_tail[j];
+        bound <= MEHLER_TOLERANCE || bound * rho.abs().powi(self.terms as i32) <= MEHLER_TOLERANCE
+    }
+
     /// Mehler's sum for (i, j) at correlation ρ, or `None` when its truncation bound is not met.
     #[inline]
     fn eval(&self, i: usize, j: usize, rho: f64) -> Option<f64> {
-        let bound = self.rel_tail[i] * self.rel_tail[j];
-        if bound > MEHLER_TOLERANCE && bound * rho.abs().powi(self.terms as i32) > MEHLER_TOLERANCE {
+        if !self.bound_holds(i, j, rho) {
             return None;
         }
         let (a, b) = (self.row(i), self.row(j));
         let mut acc = 0.0f64;
         for k in (0..self.terms).rev() {
-            acc = acc.mul_add(rho, a[k] * b[k]);
+            acc = acc * rho + a[k] * b[k];
         }
         Some(acc)
     }
+
+    /// Mehler's sums for (i, j) with j in block `b`, without the bound check.
+    #[inline]
+    fn eval_block(&self, i: usize, b: usize, rho: &[f64; BLOCK]) -> [f64; BLOCK] {
+        let ai = self.row(i);
+        let blk = &self.blocks[b * self.terms * BLOCK..(b + 1) * self.terms * BLOCK];
+        #[cfg(target_arch = "x86_64")]
+        if self.fma {
+            // SAFETY: the CPU supports AVX2 and FMA (checked when the table was built).
+            return unsafe { horner_block_fma(ai, blk, rho) };
+        }
+        horner_block::<false>(ai, blk, rho)
+    }
 }
 
-fn second_moment<F: Fn(f64) -> f64>(f: &F, kinks: &[f64], s: f64) -> f64 {
-    if s == 0.0 {
-        return f(0.0).powi(2);
+fn fma_available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
     }
-    let scaled: Vec<f64> = kinks.iter().map(|k| k / s).collect();
-    expect(|x| f(s * x).powi(2), &scaled)
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// Σ_k ai[k]·blk[k, l]·ρ_l^k for the lanes l of one block, by Horner's rule with independent lanes.
+#[inline(always)]
+fn horner_block<const FMA: bool>(ai: &[f64], blk: &[f64], rho: &[f64; BLOCK]) -> [f64; BLOCK] {
+    let mut acc = [0.0f64; BLOCK];
+    for (c, col) in ai.iter().zip(blk.chunks_exact(BLOCK)).rev() {
+        for l in 0..BLOCK {
+            acc[l] = if FMA {
+                acc[l].mul_add(rho[l], c * col[l])
+            } else {
+                acc[l] * rho[l] + c * col[l]
+            };
+        }
+    }
+    acc
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn horner_block_fma(ai: &[f64], blk: &[f64], rho: &[f64; BLOCK]) -> [f64; BLOCK] {
+    horner_block::<true>(ai, blk, rho)
 }
 
 enum Mode {
@@ -165,6 +223,49 @@ impl LayerDual {
             Mode::Closed => None,
             Mode::Series { value, derivative } => Some((value.terms, derivative.as_ref().map(|d| d.terms))),
         }
+    }
+
+    /// [`eval`](Self::eval) for the entries (i, j), j = BLOCK·b + l, l < BLOCK, all off the diagonal.
+    #[inline]
+    pub fn eval_block(
+        &self,
+        i: usize,
+        b: usize,
+        vi: f64,
+        vj: &[f64; BLOCK],
+        cij: &[f64; BLOCK],
+        derivative: bool,
+    ) -> ([f64; BLOCK], [f64; BLOCK]) {
+        let (value, dtable) = match &self.mode {
+            Mode::Series { value, derivative } => (value, derivative),
+            Mode::Closed => {
+                let mut k = [0.0; BLOCK];
+                let mut kd = [0.0; BLOCK];
+                for l in 0..BLOCK {
+                    (k[l], kd[l]) = self.eval(i, b * BLOCK + l, vi, vj[l], cij[l], derivative);
+                }
+                return (k, kd);
+            }
+        };
+        let mut rho = [0.0; BLOCK];
+        for l in 0..BLOCK {
+            let d = (vi * vj[l]).sqrt();
+            rho[l] = if d == 0.0 { 0.0 } else { (cij[l] / d).clamp(-1.0, 1.0) };
+        }
+        let mut k = value.eval_block(i, b, &rho);
+        let mut kd = match (derivative, dtable) {
+            (true, Some(t)) => t.eval_block(i, b, &rho),
+            _ => [0.0; BLOCK],
+        };
+        for l in 0..BLOCK {
+            let j = b * BLOCK + l;
+            let ok_k = value.bound_holds(i, j, rho[l]);
+            let ok_kd = !derivative || dtable.as_ref().is_none_or(|t| t.bound_holds(i, j, rho[l]));
+            if !(ok_k && ok_kd) {
+                (k[l], kd[l]) = self.eval(i, j, vi, vj[l], cij[l], derivative);
+            }
+        }
+        (k, kd)
     }
 
     /// (E[σ(u)σ(v)], E[σ′(u)σ′(v)]) for the entry (i, j) with pre-activation covariance

@@ -12,10 +12,23 @@ mod symmetric;
 
 use ndarray::{Array2, ArrayView2};
 
-pub use layer_dual::{LayerDual, MEHLER_MAX_TERMS, MEHLER_TOLERANCE};
+pub use layer_dual::{LayerDual, BLOCK, MEHLER_MAX_TERMS, MEHLER_TOLERANCE};
 pub use symmetric::mirror_lower_to_upper;
 
 use crate::{Error, Result};
+
+/// Observer of a long computation (the CLI draws a progress bar with it). `advance` is called from worker
+/// threads with the number of work units just finished; `total` is announced first.
+pub trait Progress: Sync {
+    fn start(&self, _total: u64) {}
+    fn advance(&self, _units: u64) {}
+    fn finish(&self) {}
+}
+
+/// The silent observer.
+pub struct NoProgress;
+
+impl Progress for NoProgress {}
 
 /// Element type of a kernel matrix: `f32` or `f64`. Entries are always computed in `f64` and rounded once
 /// when stored.

@@ -1,0 +1,3 @@
+//! High-dimensional Gaussian-mixture data (SPEC §6).
+
+pub mod gmm;
