@@ -10,13 +10,14 @@ fn main() {
             let kd = dual_kernel_derivative(&a, &c).unwrap();
             let el = t.elapsed();
             // Mehler with many terms
-            let s1 = 1.1f64.sqrt(); let s2 = 0.9f64.sqrt();
+            let s1 = 1.1f64.sqrt();
+            let s2 = 0.9f64.sqrt();
             let h1 = hermite_coefficients(&a, s1, 400).unwrap();
             let h2 = hermite_coefficients(&a, s2, 400).unwrap();
             let d1 = hermite_coefficients_derivative(&a, s1, 400).unwrap();
             let d2 = hermite_coefficients_derivative(&a, s2, 400).unwrap();
-            let m: f64 = (0..400).map(|i| h1[i]*h2[i]*rho.powi(i as i32)).sum();
-            let md: f64 = (0..400).map(|i| d1[i]*d2[i]*rho.powi(i as i32)).sum();
+            let m: f64 = (0..400).map(|i| h1[i] * h2[i] * rho.powi(i as i32)).sum();
+            let md: f64 = (0..400).map(|i| d1[i] * d2[i] * rho.powi(i as i32)).sum();
             println!("{name} rho={rho}: quad k={k:.15} kd={kd:.15} ({el:?}) mehler400 k={m:.15} kd={md:.15}");
         }
     }

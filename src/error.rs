@@ -19,7 +19,10 @@ pub enum Error {
 
     /// Data containing NaN or ±∞.
     #[error("{what} contains a non-finite value at {location}; clean or drop that entry")]
-    NonFinite { what: &'static str, location: String },
+    NonFinite {
+        what: &'static str,
+        location: String,
+    },
 
     /// Arrays whose shapes do not fit together.
     #[error("shape mismatch: {what}")]
@@ -40,11 +43,17 @@ pub enum Error {
 
     /// A numerical method that did not reach its tolerance.
     #[error("{method} did not converge: {detail}")]
-    NoConvergence { method: &'static str, detail: String },
+    NoConvergence {
+        method: &'static str,
+        detail: String,
+    },
 
     /// A linear-algebra backend failure.
     #[error("linear algebra backend `{backend}` failed: {detail}")]
-    Backend { backend: &'static str, detail: String },
+    Backend {
+        backend: &'static str,
+        detail: String,
+    },
 
     /// Reading or writing a file failed.
     #[error("{path}: {detail}")]

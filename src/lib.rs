@@ -8,9 +8,13 @@
 //! (§2, §3, …) in the documentation refer to it. Data matrices are n×p with one sample per row.
 
 pub mod activation;
+pub mod eigen;
 pub mod error;
 pub mod kernel;
 pub mod npy;
 pub mod rmt;
 
 pub use error::{Error, Result};
+
+#[cfg(feature = "openblas")]
+extern crate openblas_src;

@@ -19,7 +19,11 @@ fn io_err(path: &Path, detail: impl std::fmt::Display) -> Error {
 
 /// Read a 2-D `.npy` of f64 or f32 as f64.
 pub fn read_matrix(path: &Path) -> Result<Array2<f64>> {
-    let open = || File::open(path).map(BufReader::new).map_err(|e| io_err(path, e));
+    let open = || {
+        File::open(path)
+            .map(BufReader::new)
+            .map_err(|e| io_err(path, e))
+    };
     match Array2::<f64>::read_npy(open()?) {
         Ok(a) => Ok(a),
         Err(first) => match Array2::<f32>::read_npy(open()?) {
@@ -34,7 +38,11 @@ pub fn read_matrix(path: &Path) -> Result<Array2<f64>> {
 
 /// Read a 1-D integer `.npy` (labels).
 pub fn read_labels(path: &Path) -> Result<Array1<i64>> {
-    let open = || File::open(path).map(BufReader::new).map_err(|e| io_err(path, e));
+    let open = || {
+        File::open(path)
+            .map(BufReader::new)
+            .map_err(|e| io_err(path, e))
+    };
     if let Ok(a) = Array1::<i64>::read_npy(open()?) {
         return Ok(a);
     }
@@ -44,12 +52,19 @@ pub fn read_labels(path: &Path) -> Result<Array1<i64>> {
     if let Ok(a) = Array1::<u8>::read_npy(open()?) {
         return Ok(a.mapv(i64::from));
     }
-    Err(io_err(path, "not a 1-D integer (int64, int32 or uint8) .npy array"))
+    Err(io_err(
+        path,
+        "not a 1-D integer (int64, int32 or uint8) .npy array",
+    ))
 }
 
 /// Write `bytes` to `path` atomically: a temporary file beside it, then a rename. Refuses to replace an
 /// existing file unless `force`.
-pub fn write_atomic(path: &Path, force: bool, write: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
+pub fn write_atomic(
+    path: &Path,
+    force: bool,
+    write: impl FnOnce(&mut dyn Write) -> Result<()>,
+) -> Result<()> {
     if path.exists() && !force {
         return Err(io_err(path, "exists already; pass --force to replace it"));
     }
@@ -58,9 +73,15 @@ pub fn write_atomic(path: &Path, force: bool, write: impl FnOnce(&mut dyn Write)
         _ => std::path::PathBuf::from("."),
     };
     if !dir.is_dir() {
-        return Err(io_err(path, format!("folder {} does not exist", dir.display())));
+        return Err(io_err(
+            path,
+            format!("folder {} does not exist", dir.display()),
+        ));
     }
-    let name = path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| {
         let file = File::create(&tmp).map_err(|e| io_err(&tmp, e))?;
@@ -77,11 +98,19 @@ pub fn write_atomic(path: &Path, force: bool, write: impl FnOnce(&mut dyn Write)
 }
 
 /// Write a 2-D array as `.npy`, atomically.
-pub fn write_matrix<A: ndarray_npy::WritableElement>(path: &Path, a: &Array2<A>, force: bool) -> Result<()> {
+pub fn write_matrix<A: ndarray_npy::WritableElement>(
+    path: &Path,
+    a: &Array2<A>,
+    force: bool,
+) -> Result<()> {
     write_atomic(path, force, |w| a.write_npy(w).map_err(|e| io_err(path, e)))
 }
 
 /// Write a 1-D array as `.npy`, atomically.
-pub fn write_vector<A: ndarray_npy::WritableElement>(path: &Path, a: &Array1<A>, force: bool) -> Result<()> {
+pub fn write_vector<A: ndarray_npy::WritableElement>(
+    path: &Path,
+    a: &Array1<A>,
+    force: bool,
+) -> Result<()> {
     write_atomic(path, force, |w| a.write_npy(w).map_err(|e| io_err(path, e)))
 }

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use common::{eigenvalues, gaussian_data, max_abs_diff};
 use deq_kernels::activation::{parse_activation, ActivationRef, Custom};
-use deq_kernels::kernel::{gram_lower, mirror_lower_to_upper};
 use deq_kernels::kernel::explicit::{mlp_kernel_pair, mlp_kernels, DenseLayer, MlpParams, Which};
+use deq_kernels::kernel::{gram_lower, mirror_lower_to_upper};
 use deq_kernels::Error;
 use ndarray::{array, Array2};
 
@@ -22,7 +22,12 @@ fn check_against_pairs(params: &MlpParams, x: &Array2<f64>, tol: f64) {
 }
 
 fn check_against_pairs_ck_ntk(params: &MlpParams, x: &Array2<f64>, tol: f64, ntk_tol: f64) {
-    let name = params.layers().iter().map(|l| l.activation.name()).collect::<Vec<_>>().join("+");
+    let name = params
+        .layers()
+        .iter()
+        .map(|l| l.activation.name())
+        .collect::<Vec<_>>()
+        .join("+");
     let k = mlp_kernels::<f64>(params, x.view(), Which::BOTH).unwrap();
     let (ck, ntk) = (k.ck.unwrap(), k.ntk.unwrap());
     // The same Gram matrix as the library's: near ρ = 1 a derivative kernel with a jump (hard-tanh) has
@@ -34,8 +39,16 @@ fn check_against_pairs_ck_ntk(params: &MlpParams, x: &Array2<f64>, tol: f64, ntk
         for j in 0..=i {
             let (c, t) = mlp_kernel_pair(params, g[[i, i]], g[[j, j]], g[[i, j]]).unwrap();
             let t = t.unwrap();
-            assert!((ck[[i, j]] - c).abs() <= tol * c.abs().max(1.0), "{name}: CK ({i},{j}): {} vs {c}", ck[[i, j]]);
-            assert!((ntk[[i, j]] - t).abs() <= ntk_tol * t.abs().max(1.0), "{name}: NTK ({i},{j}): {} vs {t}", ntk[[i, j]]);
+            assert!(
+                (ck[[i, j]] - c).abs() <= tol * c.abs().max(1.0),
+                "{name}: CK ({i},{j}): {} vs {c}",
+                ck[[i, j]]
+            );
+            assert!(
+                (ntk[[i, j]] - t).abs() <= ntk_tol * t.abs().max(1.0),
+                "{name}: NTK ({i},{j}): {} vs {t}",
+                ntk[[i, j]]
+            );
         }
     }
 }
@@ -43,7 +56,16 @@ fn check_against_pairs_ck_ntk(params: &MlpParams, x: &Array2<f64>, tol: f64, ntk
 #[test]
 fn matrix_equals_pairwise_recursion() {
     let x = gaussian_data(8, 7, 1.0, 1);
-    for name in ["relu", "erf", "tanh", "gelu", "lrelu:1.3,-0.4", "sin", "softplus", "hardtanh:0.7,1.1"] {
+    for name in [
+        "relu",
+        "erf",
+        "tanh",
+        "gelu",
+        "lrelu:1.3,-0.4",
+        "sin",
+        "softplus",
+        "hardtanh:0.7,1.1",
+    ] {
         let params = MlpParams::new(act(name), 3, 1.3, 0.1).unwrap();
         check_against_pairs(&params, &x, 1e-11);
     }
@@ -99,8 +121,12 @@ fn two_layer_erf_closed_form() {
     let k = mlp_kernels::<f64>(&params, x.view(), Which::BOTH).unwrap();
     let g = x.dot(&x.t());
     let pi = std::f64::consts::PI;
-    let ek = |a: f64, b: f64, c: f64| (2.0 / pi) * (2.0 * c / ((1.0 + 2.0 * a) * (1.0 + 2.0 * b)).sqrt()).asin();
-    let ekd = |a: f64, b: f64, c: f64| (4.0 / pi) / ((1.0 + 2.0 * a) * (1.0 + 2.0 * b) - 4.0 * c * c).sqrt();
+    let ek = |a: f64, b: f64, c: f64| {
+        (2.0 / pi) * (2.0 * c / ((1.0 + 2.0 * a) * (1.0 + 2.0 * b)).sqrt()).asin()
+    };
+    let ekd = |a: f64, b: f64, c: f64| {
+        (4.0 / pi) / ((1.0 + 2.0 * a) * (1.0 + 2.0 * b) - 4.0 * c * c).sqrt()
+    };
     for i in 0..3 {
         for j in 0..3 {
             let s = |a: usize, b: usize| w2 * g[[a, b]] + b2;
@@ -162,7 +188,11 @@ fn kernels_are_symmetric_and_psd() {
         let params = MlpParams::new(act(name), 3, 1.0, 0.1).unwrap();
         let k = mlp_kernels::<f64>(&params, x.view(), Which::BOTH).unwrap();
         for m in [k.ck.unwrap(), k.ntk.unwrap()] {
-            assert_eq!(max_abs_diff(&m, &m.t().to_owned()), 0.0, "{name}: not symmetric");
+            assert_eq!(
+                max_abs_diff(&m, &m.t().to_owned()),
+                0.0,
+                "{name}: not symmetric"
+            );
             let ev = eigenvalues(&m);
             let tol = 1e-12 * ev.last().unwrap().abs() * 60.0;
             assert!(ev[0] >= -tol, "{name}: λ_min = {}", ev[0]);
@@ -208,4 +238,17 @@ fn bad_input_is_refused() {
         Err(Error::Undefined { .. })
     ));
     assert!(mlp_kernels::<f64>(&params, x.view(), Which::CK).is_ok());
+}
+
+#[test]
+fn blocked_entries_match_pairs_including_near_duplicates() {
+    // n = 20 puts entries in full blocks of 8 (rows ≥ 8) and in the scalar remainder; rows 17 and 18 are a
+    // near-copy and the negation of row 0 so blocks contain correlations at ±1.
+    let mut x = gaussian_data(20, 6, 1.0, 11);
+    for j in 0..6 {
+        x[[17, j]] = x[[0, j]] * (1.0 + 1e-8 * j as f64);
+        x[[18, j]] = -x[[0, j]];
+    }
+    let params = MlpParams::new(act("tanh"), 2, 1.2, 0.05).unwrap();
+    check_against_pairs(&params, &x, 1e-11);
 }

@@ -1,12 +1,15 @@
 //! Reference values of SPEC §2 (moments, Hermite coefficients) and §3 (dual kernels).
 
 use deq_kernels::activation::{
-    dual_kernel, dual_kernel_derivative, hermite_coefficients, parse_activation, Activation, Builtin, Cov2,
-    ScaleMoments,
+    dual_kernel, dual_kernel_derivative, hermite_coefficients, parse_activation, Activation,
+    Builtin, Cov2, ScaleMoments,
 };
 
 fn close(got: f64, want: f64, tol: f64, what: &str) {
-    assert!((got - want).abs() <= tol, "{what}: got {got:.12}, want {want:.12} (tol {tol:e})");
+    assert!(
+        (got - want).abs() <= tol,
+        "{what}: got {got:.12}, want {want:.12} (tol {tol:e})"
+    );
 }
 
 /// SPEC values are printed to 6 significant digits: half a unit of the last digit.
@@ -75,7 +78,12 @@ fn centered_quadratic_moments() {
         close(m.m0, 0.0, 1e-13, "m0");
         close(m.m1, c1, 1e-13, "m1");
         close(m.m2, 2.0 * c2, 1e-13, "m2");
-        close(m.v, 2.0 * c2 * c2 * tau.powi(4) + c1 * c1 * tau * tau, 1e-13, "v");
+        close(
+            m.v,
+            2.0 * c2 * c2 * tau.powi(4) + c1 * c1 * tau * tau,
+            1e-13,
+            "v",
+        );
         close(m.q, 2.0 * (4.0 * c2 * c2 * tau * tau + c1 * c1), 1e-12, "q");
     }
 }
@@ -120,7 +128,12 @@ fn relu_dual_references() {
             close(dual_kernel(&relu, &c), k, 5e-10, "relu k");
         }
         if kdot.is_finite() {
-            close(dual_kernel_derivative(&relu, &c).unwrap(), kdot, 5e-10, "relu kdot");
+            close(
+                dual_kernel_derivative(&relu, &c).unwrap(),
+                kdot,
+                5e-10,
+                "relu kdot",
+            );
         }
     }
 }
@@ -135,13 +148,23 @@ fn erf_tanh_sin_dual_references() {
     ] {
         let c = Cov2::new(s11, s22, s12).unwrap();
         close(dual_kernel(&erf, &c), k, 5e-9, "erf k");
-        close(dual_kernel_derivative(&erf, &c).unwrap(), kd, 5e-9, "erf kdot");
+        close(
+            dual_kernel_derivative(&erf, &c).unwrap(),
+            kd,
+            5e-9,
+            "erf kdot",
+        );
     }
     let tanh = Builtin::Tanh;
     for (rho, k, kd) in [(0.5, 0.18632441, 0.38474703), (1.0, 0.39429449, 0.46440290)] {
         let c = Cov2::new(1.0, 1.0, rho).unwrap();
         close(dual_kernel(&tanh, &c), k, 5e-9, "tanh k");
-        close(dual_kernel_derivative(&tanh, &c).unwrap(), kd, 5e-9, "tanh kdot");
+        close(
+            dual_kernel_derivative(&tanh, &c).unwrap(),
+            kd,
+            5e-9,
+            "tanh kdot",
+        );
     }
     let c = Cov2::new(1.0, 1.0, 0.6).unwrap();
     close(dual_kernel(&Builtin::Sin, &c), 0.234211764, 5e-10, "sin k");
@@ -170,9 +193,23 @@ fn parse_roundtrip_and_errors() {
         assert_eq!(parse_activation(&a.name()).unwrap(), a);
     }
     assert_eq!(parse_activation("swish").unwrap(), Builtin::Silu);
-    assert_eq!(parse_activation("elu").unwrap(), Builtin::Elu { alpha: 1.0 });
-    for bad in ["relu6", "lrelu:1", "lrelu:1,x", "hardtanh:1,0", "quadratic:1,2", "tanh:1", "lrelu:1,nan"] {
+    assert_eq!(
+        parse_activation("elu").unwrap(),
+        Builtin::Elu { alpha: 1.0 }
+    );
+    for bad in [
+        "relu6",
+        "lrelu:1",
+        "lrelu:1,x",
+        "hardtanh:1,0",
+        "quadratic:1,2",
+        "tanh:1",
+        "lrelu:1,nan",
+    ] {
         let e = parse_activation(bad).unwrap_err();
-        assert!(matches!(e, deq_kernels::Error::UnknownActivation { .. }), "{bad}: {e}");
+        assert!(
+            matches!(e, deq_kernels::Error::UnknownActivation { .. }),
+            "{bad}: {e}"
+        );
     }
 }

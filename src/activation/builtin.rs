@@ -7,7 +7,8 @@ use super::{Activation, Cov2, Derivative, Parity, ScaleMoments};
 use crate::{Error, Result};
 
 /// The activation syntax accepted by [`parse_activation`] and the CLI.
-pub const BUILTIN_SYNTAX: &str = "relu, leaky_relu:s, lrelu:a,b, tanh, erf, sigmoid, gelu, silu (swish), \
+pub const BUILTIN_SYNTAX: &str =
+    "relu, leaky_relu:s, lrelu:a,b, tanh, erf, sigmoid, gelu, silu (swish), \
 softplus, elu[:alpha], sin, cos, hardtanh[:a,c], quadratic:c0,c1,c2";
 
 /// Built-in activations (SPEC §2).
@@ -16,9 +17,14 @@ pub enum Builtin {
     /// max(x, 0).
     Relu,
     /// max(x, s·x).
-    LeakyRelu { s: f64 },
+    LeakyRelu {
+        s: f64,
+    },
     /// max(a·x, b·x).
-    LRelu { a: f64, b: f64 },
+    LRelu {
+        a: f64,
+        b: f64,
+    },
     Tanh,
     /// erf(x) (not erf(x/√2)).
     Erf,
@@ -31,13 +37,22 @@ pub enum Builtin {
     /// log(1 + eˣ).
     Softplus,
     /// x for x > 0, α(eˣ − 1) otherwise.
-    Elu { alpha: f64 },
+    Elu {
+        alpha: f64,
+    },
     Sin,
     Cos,
     /// a·clip(x, −c, c).
-    HardTanh { a: f64, c: f64 },
+    HardTanh {
+        a: f64,
+        c: f64,
+    },
     /// c₀ + c₁x + c₂x².
-    Quadratic { c0: f64, c1: f64, c2: f64 },
+    Quadratic {
+        c0: f64,
+        c1: f64,
+        c2: f64,
+    },
 }
 
 /// Parse the CLI syntax of SPEC §2, e.g. `relu`, `lrelu:1.3,-0.4`, `hardtanh:0.7,1.1`.
@@ -60,7 +75,9 @@ pub fn parse_activation(spec: &str) -> Result<Builtin> {
                     .parse::<f64>()
                     .ok()
                     .filter(|v| v.is_finite())
-                    .ok_or_else(|| unknown(format!("parameter `{}` is not a finite number", t.trim())))
+                    .ok_or_else(|| {
+                        unknown(format!("parameter `{}` is not a finite number", t.trim()))
+                    })
             })
             .collect::<Result<_>>()?,
     };
@@ -68,7 +85,10 @@ pub fn parse_activation(spec: &str) -> Result<Builtin> {
         if allowed.contains(&params.len()) {
             Ok(())
         } else {
-            Err(unknown(format!("expected `{usage}`, got {} parameter(s)", params.len())))
+            Err(unknown(format!(
+                "expected `{usage}`, got {} parameter(s)",
+                params.len()
+            )))
         }
     };
     let b = match name.to_ascii_lowercase().as_str() {
@@ -127,9 +147,15 @@ pub fn parse_activation(spec: &str) -> Result<Builtin> {
         }
         "hardtanh" => {
             arity(&[0, 2], "hardtanh[:a,c]")?;
-            let (a, c) = if params.is_empty() { (1.0, 1.0) } else { (params[0], params[1]) };
+            let (a, c) = if params.is_empty() {
+                (1.0, 1.0)
+            } else {
+                (params[0], params[1])
+            };
             if c <= 0.0 {
-                return Err(unknown("the clipping level c of hardtanh:a,c must be > 0".into()));
+                return Err(unknown(
+                    "the clipping level c of hardtanh:a,c must be > 0".into(),
+                ));
             }
             Builtin::HardTanh { a, c }
         }
@@ -204,7 +230,12 @@ impl Activation for Builtin {
             Builtin::Cos => "cos".into(),
             Builtin::HardTanh { a, c } => format!("hardtanh:{},{}", fmt_param(a), fmt_param(c)),
             Builtin::Quadratic { c0, c1, c2 } => {
-                format!("quadratic:{},{},{}", fmt_param(c0), fmt_param(c1), fmt_param(c2))
+                format!(
+                    "quadratic:{},{},{}",
+                    fmt_param(c0),
+                    fmt_param(c1),
+                    fmt_param(c2)
+                )
             }
         }
     }
@@ -290,7 +321,10 @@ impl Activation for Builtin {
 
     fn kinks(&self) -> Vec<f64> {
         match *self {
-            Builtin::Relu | Builtin::LeakyRelu { .. } | Builtin::LRelu { .. } | Builtin::Elu { .. } => vec![0.0],
+            Builtin::Relu
+            | Builtin::LeakyRelu { .. }
+            | Builtin::LRelu { .. }
+            | Builtin::Elu { .. } => vec![0.0],
             Builtin::HardTanh { c, .. } => vec![-c, c],
             _ => Vec::new(),
         }
@@ -300,11 +334,13 @@ impl Activation for Builtin {
         match *self {
             Builtin::Tanh | Builtin::Erf | Builtin::Sin | Builtin::HardTanh { .. } => Parity::Odd,
             Builtin::Cos => Parity::Even,
-            Builtin::LeakyRelu { s } if s == -1.0 => Parity::Even,
+            Builtin::LeakyRelu { s: -1.0 } => Parity::Even,
             Builtin::LRelu { a, b } if a == b => Parity::Odd,
             Builtin::LRelu { a, b } if a == -b => Parity::Even,
-            Builtin::LeakyRelu { s } if s == 1.0 => Parity::Odd,
-            Builtin::Quadratic { c0, c1, c2 } if c1 == 0.0 && (c0 != 0.0 || c2 != 0.0) => Parity::Even,
+            Builtin::LeakyRelu { s: 1.0 } => Parity::Odd,
+            Builtin::Quadratic { c0, c1, c2 } if c1 == 0.0 && (c0 != 0.0 || c2 != 0.0) => {
+                Parity::Even
+            }
             Builtin::Quadratic { c0, c2, .. } if c0 == 0.0 && c2 == 0.0 => Parity::Odd,
             _ => Parity::Neither,
         }

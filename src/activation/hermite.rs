@@ -36,7 +36,12 @@ const LANES: usize = 8;
 
 /// Σ over a composite rule of w·f(s·x)·h_k(x) for k < count, and Σ w·f(s·x)² (the second moment on the same
 /// nodes) as the last element.
-pub(crate) fn coefficients_and_second_moment<F: Fn(f64) -> f64>(f: F, kinks: &[f64], s: f64, count: usize) -> Vec<f64> {
+pub(crate) fn coefficients_and_second_moment<F: Fn(f64) -> f64>(
+    f: F,
+    kinks: &[f64],
+    s: f64,
+    count: usize,
+) -> Vec<f64> {
     let mut a = vec![0.0; count + 1];
     if s == 0.0 {
         let f0 = f(0.0);
@@ -47,10 +52,13 @@ pub(crate) fn coefficients_and_second_moment<F: Fn(f64) -> f64>(f: F, kinks: &[f
         return a;
     }
     let scaled: Vec<f64> = kinks.iter().map(|k| k / s).collect();
-    let (nodes, weights) = composite_gaussian_rule(&scaled, HERMITE_TRUNCATION, panel_width(s), RULE_ORDER);
+    let (nodes, weights) =
+        composite_gaussian_rule(&scaled, HERMITE_TRUNCATION, panel_width(s), RULE_ORDER);
     // h_{k+1} = x·h_k/√(k+1) − √(k/(k+1))·h_{k−1}
     let alpha: Vec<f64> = (0..count).map(|k| 1.0 / ((k + 1) as f64).sqrt()).collect();
-    let beta: Vec<f64> = (0..count).map(|k| (k as f64 / (k + 1) as f64).sqrt()).collect();
+    let beta: Vec<f64> = (0..count)
+        .map(|k| (k as f64 / (k + 1) as f64).sqrt())
+        .collect();
     let mut second = 0.0;
     for (xs, ws) in nodes.chunks(LANES).zip(weights.chunks(LANES)) {
         let mut x = [0.0; LANES];
@@ -82,7 +90,12 @@ pub(crate) fn coefficients_and_second_moment<F: Fn(f64) -> f64>(f: F, kinks: &[f
 }
 
 /// Σ over a composite rule of w·f(s·x)·h_k(x) for k < count.
-pub(crate) fn coefficients_of<F: Fn(f64) -> f64>(f: F, kinks: &[f64], s: f64, count: usize) -> Vec<f64> {
+pub(crate) fn coefficients_of<F: Fn(f64) -> f64>(
+    f: F,
+    kinks: &[f64],
+    s: f64,
+    count: usize,
+) -> Vec<f64> {
     let mut a = coefficients_and_second_moment(f, kinks, s, count);
     a.pop();
     a
@@ -92,14 +105,27 @@ pub(crate) fn coefficients_of<F: Fn(f64) -> f64>(f: F, kinks: &[f64], s: f64, co
 ///
 /// Computed by composite Gauss–Legendre quadrature over |ξ| ≤ 14 split at the kinks; absolute accuracy about
 /// 1e-14·(scale of σ) for k up to a few hundred. Identities: a₀ = m₀, a₁ = s·m₁, a₂ = s²m₂/√2 (SPEC §2).
-pub fn hermite_coefficients<A: Activation + ?Sized>(act: &A, s: f64, count: usize) -> Result<Vec<f64>> {
+pub fn hermite_coefficients<A: Activation + ?Sized>(
+    act: &A,
+    s: f64,
+    count: usize,
+) -> Result<Vec<f64>> {
     check_nonnegative("s", s)?;
     Ok(coefficients_of(|x| act.value(x), &act.kinks(), s, count))
 }
 
 /// The first `count` Hermite coefficients of σ′ at scale s: a_k(σ′; s) = E[σ′(sξ)h_k(ξ)].
-pub fn hermite_coefficients_derivative<A: Activation + ?Sized>(act: &A, s: f64, count: usize) -> Result<Vec<f64>> {
+pub fn hermite_coefficients_derivative<A: Activation + ?Sized>(
+    act: &A,
+    s: f64,
+    count: usize,
+) -> Result<Vec<f64>> {
     check_nonnegative("s", s)?;
     require_derivative(act, "the Hermite coefficients of σ′")?;
-    Ok(coefficients_of(|x| act.derivative(x), &act.kinks(), s, count))
+    Ok(coefficients_of(
+        |x| act.derivative(x),
+        &act.kinks(),
+        s,
+        count,
+    ))
 }

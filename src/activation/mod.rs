@@ -117,7 +117,10 @@ impl Activation for ActivationRef {
     }
 }
 
-pub(crate) fn require_derivative<A: Activation + ?Sized>(act: &A, quantity: &'static str) -> crate::Result<()> {
+pub(crate) fn require_derivative<A: Activation + ?Sized>(
+    act: &A,
+    quantity: &'static str,
+) -> crate::Result<()> {
     match act.derivative_kind() {
         Derivative::Available => Ok(()),
         Derivative::Discontinuous => Err(crate::Error::Undefined {

@@ -48,7 +48,11 @@ impl ScaleMoments {
         let kinks: Vec<f64> = act.kinks().iter().map(|k| k / tau).collect();
         let s = |x: f64| act.value(tau * x);
         let parity = act.parity();
-        let m0 = if parity == Parity::Odd { 0.0 } else { expect(s, &kinks) };
+        let m0 = if parity == Parity::Odd {
+            0.0
+        } else {
+            expect(s, &kinks)
+        };
         let m1 = if parity == Parity::Even {
             0.0
         } else {
@@ -65,7 +69,15 @@ impl ScaleMoments {
             Derivative::Available => Some(expect(|x| act.derivative(tau * x).powi(2), &kinks)),
             _ => None,
         };
-        Ok(ScaleMoments { tau, m0, m1, m2, v, q, d })
+        Ok(ScaleMoments {
+            tau,
+            m0,
+            m1,
+            m2,
+            v,
+            q,
+            d,
+        })
     }
 
     /// E[σ(τξ)²] = v + m₀².

@@ -21,7 +21,9 @@
 use ndarray::{Array2, ArrayView2, Axis};
 use rayon::prelude::*;
 
-use super::{check_data, gram_lower, mirror_lower_to_upper, LayerDual, NoProgress, Progress, Real, BLOCK};
+use super::{
+    check_data, gram_lower, mirror_lower_to_upper, LayerDual, NoProgress, Progress, Real, BLOCK,
+};
 use crate::activation::{require_derivative, ActivationRef};
 use crate::error::check_nonnegative;
 use crate::{Error, Result};
@@ -43,7 +45,12 @@ pub struct MlpParams {
 
 impl MlpParams {
     /// `depth` identical hidden layers.
-    pub fn new(activation: ActivationRef, depth: usize, sigma_w2: f64, sigma_b2: f64) -> Result<Self> {
+    pub fn new(
+        activation: ActivationRef,
+        depth: usize,
+        sigma_w2: f64,
+        sigma_b2: f64,
+    ) -> Result<Self> {
         Self::from_layers(vec![
             DenseLayer {
                 activation,
@@ -87,9 +94,18 @@ pub struct Which {
 }
 
 impl Which {
-    pub const CK: Which = Which { ck: true, ntk: false };
-    pub const NTK: Which = Which { ck: false, ntk: true };
-    pub const BOTH: Which = Which { ck: true, ntk: true };
+    pub const CK: Which = Which {
+        ck: true,
+        ntk: false,
+    };
+    pub const NTK: Which = Which {
+        ck: false,
+        ntk: true,
+    };
+    pub const BOTH: Which = Which {
+        ck: true,
+        ntk: true,
+    };
 }
 
 /// The requested kernel matrices (full symmetric n×n) and how they were computed.
@@ -170,9 +186,9 @@ impl Recursion<'_> {
                 store_ntk(b * BLOCK + m, nt[m]);
             }
         }
-        for j in full * BLOCK..=i {
-            let (ck, nt) = self.entry(i, j, grow[j]);
-            grow[j] = ck;
+        for (j, g) in grow.iter_mut().enumerate().take(i + 1).skip(full * BLOCK) {
+            let (ck, nt) = self.entry(i, j, *g);
+            *g = ck;
             store_ntk(j, nt);
         }
     }
@@ -181,7 +197,11 @@ impl Recursion<'_> {
 /// The exact CK and/or NTK of the network `params` on data `x` (n×p, rows are samples).
 ///
 /// Errors: empty or non-finite data; an NTK for an activation without a derivative.
-pub fn mlp_kernels<T: Real>(params: &MlpParams, x: ArrayView2<f64>, which: Which) -> Result<MlpKernels<T>> {
+pub fn mlp_kernels<T: Real>(
+    params: &MlpParams,
+    x: ArrayView2<f64>,
+    which: Which,
+) -> Result<MlpKernels<T>> {
     mlp_kernels_observed(params, x, which, &NoProgress)
 }
 
@@ -215,7 +235,10 @@ pub fn mlp_kernels_observed<T: Real>(
         if l + 1 < layers.len() {
             let next = &layers[l + 1];
             let following: Vec<f64> = (0..n)
-                .map(|i| next.sigma_w2 * dual.eval(i, i, current[i], current[i], current[i], false).0 + next.sigma_b2)
+                .map(|i| {
+                    next.sigma_w2 * dual.eval(i, i, current[i], current[i], current[i], false).0
+                        + next.sigma_b2
+                })
                 .collect();
             diag.push(std::mem::replace(&mut current, following));
         } else {
@@ -284,10 +307,17 @@ fn into_real<T: Real>(a: Array2<f64>) -> Array2<T> {
 /// The CK and NTK of one pair of inputs from their inner products (G_xx, G_yy, G_xy) = (xᵀx, yᵀy, xᵀy),
 /// evaluating every dual kernel directly (closed form or 2-D quadrature, no Hermite series). A reference for
 /// testing [`mlp_kernels`], and handy for single entries.
-pub fn mlp_kernel_pair(params: &MlpParams, gxx: f64, gyy: f64, gxy: f64) -> Result<(f64, Option<f64>)> {
+pub fn mlp_kernel_pair(
+    params: &MlpParams,
+    gxx: f64,
+    gyy: f64,
+    gxy: f64,
+) -> Result<(f64, Option<f64>)> {
     use crate::activation::{dual_kernel, dual_kernel_derivative, Cov2};
     let layers = params.layers();
-    let want_ntk = layers.iter().all(|l| require_derivative(&l.activation, "the NTK").is_ok());
+    let want_ntk = layers
+        .iter()
+        .all(|l| require_derivative(&l.activation, "the NTK").is_ok());
     let first = &layers[0];
     let (mut sx, mut sy, mut sxy) = (
         first.sigma_w2 * gxx + first.sigma_b2,

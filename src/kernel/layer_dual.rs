@@ -172,8 +172,8 @@ unsafe fn horner_block_fma(ai: &[f64], blk: &[f64], rho: &[f64; BLOCK]) -> [f64;
 enum Mode {
     Closed,
     Series {
-        value: SeriesTable,
-        derivative: Option<SeriesTable>,
+        value: Box<SeriesTable>,
+        derivative: Option<Box<SeriesTable>>,
     },
 }
 
@@ -196,13 +196,15 @@ impl LayerDual {
         if derivative {
             dual_kernel_derivative(&act, &probe)?;
         }
-        let closed = act.closed_dual(&probe).is_some() && (!derivative || act.closed_dual_derivative(&probe).is_some());
+        let closed = act.closed_dual(&probe).is_some()
+            && (!derivative || act.closed_dual_derivative(&probe).is_some());
         let mode = if closed {
             Mode::Closed
         } else {
             let kinks = act.kinks();
-            let value = SeriesTable::build(|x| act.value(x), &kinks, variances);
-            let derivative = derivative.then(|| SeriesTable::build(|x| act.derivative(x), &kinks, variances));
+            let value = Box::new(SeriesTable::build(|x| act.value(x), &kinks, variances));
+            let derivative = derivative
+                .then(|| Box::new(SeriesTable::build(|x| act.derivative(x), &kinks, variances)));
             Mode::Series { value, derivative }
         };
         Ok(LayerDual {
@@ -221,7 +223,9 @@ impl LayerDual {
     pub fn series_terms(&self) -> Option<(usize, Option<usize>)> {
         match &self.mode {
             Mode::Closed => None,
-            Mode::Series { value, derivative } => Some((value.terms, derivative.as_ref().map(|d| d.terms))),
+            Mode::Series { value, derivative } => {
+                Some((value.terms, derivative.as_ref().map(|d| d.terms)))
+            }
         }
     }
 
@@ -250,7 +254,11 @@ impl LayerDual {
         let mut rho = [0.0; BLOCK];
         for l in 0..BLOCK {
             let d = (vi * vj[l]).sqrt();
-            rho[l] = if d == 0.0 { 0.0 } else { (cij[l] / d).clamp(-1.0, 1.0) };
+            rho[l] = if d == 0.0 {
+                0.0
+            } else {
+                (cij[l] / d).clamp(-1.0, 1.0)
+            };
         }
         let mut k = value.eval_block(i, b, &rho);
         let mut kd = match (derivative, dtable) {
@@ -271,7 +279,15 @@ impl LayerDual {
     /// (E[σ(u)σ(v)], E[σ′(u)σ′(v)]) for the entry (i, j) with pre-activation covariance
     /// [[vi, cij], [cij, vj]]; the second value is 0 unless `derivative`.
     #[inline]
-    pub fn eval(&self, i: usize, j: usize, vi: f64, vj: f64, cij: f64, derivative: bool) -> (f64, f64) {
+    pub fn eval(
+        &self,
+        i: usize,
+        j: usize,
+        vi: f64,
+        vj: f64,
+        cij: f64,
+        derivative: bool,
+    ) -> (f64, f64) {
         let c = Cov2 {
             s11: vi,
             s22: vj,
@@ -286,9 +302,15 @@ impl LayerDual {
                     0.0
                 },
             ),
-            Mode::Series { value, derivative: dtable } => {
+            Mode::Series {
+                value,
+                derivative: dtable,
+            } => {
                 if i == j {
-                    return (value.second[i], dtable.as_ref().map_or(0.0, |t| t.second[i]));
+                    return (
+                        value.second[i],
+                        dtable.as_ref().map_or(0.0, |t| t.second[i]),
+                    );
                 }
                 let rho = c.rho();
                 let k = value.eval(i, j, rho).unwrap_or_else(|| {

@@ -64,7 +64,9 @@ pub fn check_data(x: ArrayView2<f64>) -> Result<()> {
     let (n, p) = x.dim();
     if n == 0 || p == 0 {
         return Err(Error::Shape {
-            what: format!("data matrix is {n}×{p}; need at least one sample (row) and one feature (column)"),
+            what: format!(
+                "data matrix is {n}×{p}; need at least one sample (row) and one feature (column)"
+            ),
         });
     }
     if let Some(((i, j), v)) = x.indexed_iter().find(|(_, v)| !v.is_finite()) {

@@ -40,4 +40,3 @@ pub fn mirror_lower_to_upper<T: Copy + Send + Sync>(a: &mut Array2<T>) {
         }
     });
 }
-

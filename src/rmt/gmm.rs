@@ -39,13 +39,19 @@ impl GaussianMixture {
     pub fn new(p: usize, classes: Vec<MixtureClass>) -> Result<Self> {
         if p == 0 || classes.is_empty() {
             return Err(Error::Shape {
-                what: format!("a mixture needs p ≥ 1 and at least one class (got p = {p}, {} classes)", classes.len()),
+                what: format!(
+                    "a mixture needs p ≥ 1 and at least one class (got p = {p}, {} classes)",
+                    classes.len()
+                ),
             });
         }
         for (a, c) in classes.iter().enumerate() {
             if c.mean.len() != p {
                 return Err(Error::Shape {
-                    what: format!("mean of class {a} has length {}, expected p = {p}", c.mean.len()),
+                    what: format!(
+                        "mean of class {a} has length {}, expected p = {p}",
+                        c.mean.len()
+                    ),
                 });
             }
             if c.mean.iter().any(|v| !v.is_finite()) {
@@ -61,7 +67,10 @@ impl GaussianMixture {
                 Covariance::Diagonal(d) => {
                     if d.len() != p {
                         return Err(Error::Shape {
-                            what: format!("diagonal covariance of class {a} has length {}, expected {p}", d.len()),
+                            what: format!(
+                                "diagonal covariance of class {a} has length {}, expected {p}",
+                                d.len()
+                            ),
                         });
                     }
                     for &v in d {
@@ -71,7 +80,10 @@ impl GaussianMixture {
                 Covariance::Full(m) => {
                     if m.dim() != (p, p) {
                         return Err(Error::Shape {
-                            what: format!("covariance of class {a} is {:?}, expected {p}×{p}", m.dim()),
+                            what: format!(
+                                "covariance of class {a} is {:?}, expected {p}×{p}",
+                                m.dim()
+                            ),
                         });
                     }
                 }
@@ -109,7 +121,9 @@ impl GaussianMixture {
                 MixtureClass {
                     size: n / 2 + if a == 0 { n % 2 } else { 0 },
                     mean,
-                    covariance: Covariance::ScaledIdentity(1.0 + 8.0 * a as f64 / (p as f64).sqrt()),
+                    covariance: Covariance::ScaledIdentity(
+                        1.0 + 8.0 * a as f64 / (p as f64).sqrt(),
+                    ),
                 }
             })
             .collect();
@@ -150,7 +164,8 @@ impl GaussianMixture {
                     (Covariance::Full(_), Some(l)) => l.dot(&z),
                     (Covariance::Full(_), None) => unreachable!("factor computed above"),
                 };
-                x.index_axis_mut(Axis(0), row).assign(&((&class.mean + &z) * scale));
+                x.index_axis_mut(Axis(0), row)
+                    .assign(&((&class.mean + &z) * scale));
                 labels[row] = a as i64;
                 row += 1;
             }
@@ -169,5 +184,11 @@ fn cholesky_lower(c: &Array2<f64>) -> Result<Array2<f64>> {
         what: "a full class covariance is not positive semi-definite".into(),
     })?;
     let l = llt.L();
-    Ok(Array2::from_shape_fn((p, p), |(i, j)| if j <= i { l[(i, j)] } else { 0.0 }))
+    Ok(Array2::from_shape_fn((p, p), |(i, j)| {
+        if j <= i {
+            l[(i, j)]
+        } else {
+            0.0
+        }
+    }))
 }

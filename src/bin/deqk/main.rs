@@ -11,7 +11,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::{json, Value};
 
 use deq_kernels::activation::{
-    dual_pair, hermite_coefficients, parse_activation, Activation, ActivationRef, Cov2, ScaleMoments,
+    dual_pair, hermite_coefficients, parse_activation, Activation, ActivationRef, Cov2,
+    ScaleMoments,
 };
 use deq_kernels::kernel::explicit::{mlp_kernels_observed, MlpKernels, MlpParams, Which};
 use deq_kernels::kernel::Real;
@@ -19,7 +20,11 @@ use deq_kernels::rmt::gmm::GaussianMixture;
 use deq_kernels::{npy, Error};
 
 #[derive(Parser)]
-#[command(name = "deqk", version, about = "Infinite-width kernels of deep equilibrium models and explicit networks")]
+#[command(
+    name = "deqk",
+    version,
+    about = "Infinite-width kernels of deep equilibrium models and explicit networks"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -245,7 +250,12 @@ fn run(command: Command) -> Result<(), Error> {
             let value = json!({"n": x.nrows(), "p": p, "classes": 2, "seed": seed,
                                "out": out.display().to_string(), "labels": labels.display().to_string()});
             print(json, &value, || {
-                format!("wrote {}×{p} mixture to {} and labels to {}", x.nrows(), out.display(), labels.display())
+                format!(
+                    "wrote {}×{p} mixture to {} and labels to {}",
+                    x.nrows(),
+                    out.display(),
+                    labels.display()
+                )
             });
             Ok(())
         }
@@ -278,8 +288,12 @@ fn kernel(args: KernelArgs) -> Result<(), Error> {
     let start = Instant::now();
     let bar = progress::Bar::new("kernel");
     let (series_terms, fallbacks) = match args.dtype {
-        Dtype::F64 => write_kernel::<f64>(mlp_kernels_observed(&params, x.view(), which, &bar)?, &args)?,
-        Dtype::F32 => write_kernel::<f32>(mlp_kernels_observed(&params, x.view(), which, &bar)?, &args)?,
+        Dtype::F64 => {
+            write_kernel::<f64>(mlp_kernels_observed(&params, x.view(), which, &bar)?, &args)?
+        }
+        Dtype::F32 => {
+            write_kernel::<f32>(mlp_kernels_observed(&params, x.view(), which, &bar)?, &args)?
+        }
     };
     let seconds = start.elapsed().as_secs_f64();
     let kind = match args.kind {
@@ -312,7 +326,10 @@ fn write_kernel<T: Real + ndarray_npy::WritableElement>(
     k: MlpKernels<T>,
     args: &KernelArgs,
 ) -> Result<(SeriesTerms, usize), Error> {
-    let m = k.ck.as_ref().or(k.ntk.as_ref()).expect("one kernel requested");
+    let m =
+        k.ck.as_ref()
+            .or(k.ntk.as_ref())
+            .expect("one kernel requested");
     npy::write_matrix(&args.out, m, args.force)?;
     Ok((k.series_terms, k.quadrature_fallbacks))
 }
