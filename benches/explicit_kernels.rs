@@ -20,14 +20,18 @@ fn sizes() -> Vec<usize> {
 fn explicit_ck_ntk(c: &mut Criterion) {
     let p = 784;
     for n in sizes() {
-        let (x, _) = GaussianMixture::paper_with_n(p, n).unwrap().sample(7).unwrap();
+        let (x, _) = GaussianMixture::paper_with_n(p, n)
+            .unwrap()
+            .sample(7)
+            .unwrap();
         let mut group = c.benchmark_group(format!("explicit_ck_ntk_depth3_p{p}"));
         group.sampling_mode(SamplingMode::Flat);
         group.sample_size(10);
         group.warm_up_time(Duration::from_millis(1));
         group.measurement_time(Duration::from_secs(if n >= 10000 { 60 } else { 10 }));
         for name in ["relu", "erf", "tanh", "gelu"] {
-            let params = MlpParams::new(Arc::new(parse_activation(name).unwrap()), 3, 1.0, 0.1).unwrap();
+            let params =
+                MlpParams::new(Arc::new(parse_activation(name).unwrap()), 3, 1.0, 0.1).unwrap();
             group.bench_with_input(BenchmarkId::new(name, n), &n, |b, _| {
                 b.iter(|| mlp_kernels::<f64>(&params, x.view(), Which::BOTH).unwrap())
             });

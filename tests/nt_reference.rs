@@ -16,7 +16,11 @@ fn matrix(v: &Value) -> Array2<f64> {
 
 #[test]
 fn explicit_kernels_match_neural_tangents() {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/nt_reference.json")).unwrap();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/nt_reference.json"
+    ))
+    .unwrap();
     let r: Value = serde_json::from_str(&text).unwrap();
     let x = matrix(&r["x"]);
     let (w2, b2, depth) = (
@@ -25,14 +29,23 @@ fn explicit_kernels_match_neural_tangents() {
         r["depth"].as_u64().unwrap() as usize,
     );
     for name in ["relu", "erf", "gelu", "tanh"] {
-        let params = MlpParams::new(Arc::new(parse_activation(name).unwrap()), depth, w2, b2).unwrap();
+        let params =
+            MlpParams::new(Arc::new(parse_activation(name).unwrap()), depth, w2, b2).unwrap();
         let k = mlp_kernels::<f64>(&params, x.view(), Which::BOTH).unwrap();
         for (kind, ours) in [("ck", k.ck.unwrap()), ("ntk", k.ntk.unwrap())] {
             let theirs = matrix(&r["kernels"][name][kind]);
             let scale = theirs.iter().fold(0f64, |m, v| m.max(v.abs()));
-            let worst = ours.iter().zip(theirs.iter()).map(|(a, b)| (a - b).abs()).fold(0f64, f64::max) / scale;
+            let worst = ours
+                .iter()
+                .zip(theirs.iter())
+                .map(|(a, b)| (a - b).abs())
+                .fold(0f64, f64::max)
+                / scale;
             // neural-tangents clips arc-cosine arguments and integrates tanh by Gauss–Hermite: 1e-7 relative.
-            assert!(worst < 1e-7, "{name} {kind}: max relative difference {worst:e}");
+            assert!(
+                worst < 1e-7,
+                "{name} {kind}: max relative difference {worst:e}"
+            );
             eprintln!("{name} {kind}: max relative difference to neural-tangents {worst:.1e}");
         }
     }

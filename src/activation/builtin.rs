@@ -433,11 +433,10 @@ impl Activation for Builtin {
 
     fn closed_dual(&self, c: &Cov2) -> Option<f64> {
         match *self {
+            // σ = n·x + (p−n)·relu(x) and E[u·relu(v)] = Σ₁₂/2 (Stein), so
+            // E[σ(u)σ(v)] = p·n·Σ₁₂ + (p−n)²E[relu(u)relu(v)].
             Builtin::Relu | Builtin::LeakyRelu { .. } | Builtin::LRelu { .. } => {
-                // σ = n·x + (p−n)·relu(x) and E[u·relu(v)] = Σ₁₂/2 (Stein), so
-                // E[σ(u)σ(v)] = p·n·Σ₁₂ + (p−n)²E[relu(u)relu(v)].
-                let (p, n) = self.slopes()?;
-                Some(p * n * c.s12 + (p - n) * (p - n) * relu_dual(c).0)
+                self.closed_dual_pair(c).map(|p| p.0)
             }
             Builtin::Erf => {
                 let den = ((1.0 + 2.0 * c.s11) * (1.0 + 2.0 * c.s22)).sqrt();
@@ -458,14 +457,7 @@ impl Activation for Builtin {
     fn closed_dual_derivative(&self, c: &Cov2) -> Option<f64> {
         match *self {
             Builtin::Relu | Builtin::LeakyRelu { .. } | Builtin::LRelu { .. } => {
-                // σ′ = n + (p−n)·1{x>0}: E[σ′(u)σ′(v)] = p·n + (p−n)²E[1{u>0}1{v>0}] (zero variance: 1{0>0} = 0).
-                let (p, n) = self.slopes()?;
-                let step = relu_dual(c).1;
-                if c.s11 == 0.0 || c.s22 == 0.0 {
-                    let side = |s: f64| if s == 0.0 { n } else { 0.5 * (p + n) };
-                    return Some(side(c.s11) * side(c.s22));
-                }
-                Some(p * n + (p - n) * (p - n) * step)
+                self.closed_dual_pair(c).map(|p| p.1)
             }
             Builtin::Erf => {
                 let det = (1.0 + 2.0 * c.s11) * (1.0 + 2.0 * c.s22) - 4.0 * c.s12 * c.s12;
@@ -475,6 +467,25 @@ impl Activation for Builtin {
             Builtin::Cos => Some((-0.5 * (c.s11 + c.s22)).exp() * c.s12.sinh()),
             Builtin::Quadratic { c1, c2, .. } => Some(c1 * c1 + 4.0 * c2 * c2 * c.s12),
             _ => None,
+        }
+    }
+
+    fn closed_dual_pair(&self, c: &Cov2) -> Option<(f64, f64)> {
+        match self.slopes() {
+            Some((p, n)) => {
+                let (relu, step) = relu_dual(c);
+                let k = p * n * c.s12 + (p - n) * (p - n) * relu;
+                // σ′ = n + (p−n)·1{x>0}: E[σ′(u)σ′(v)] = p·n + (p−n)²E[1{u>0}1{v>0}]; a zero-variance
+                // variable sits at the kink, where σ′(0) = n.
+                let kd = if c.s11 == 0.0 || c.s22 == 0.0 {
+                    let side = |s: f64| if s == 0.0 { n } else { 0.5 * (p + n) };
+                    side(c.s11) * side(c.s22)
+                } else {
+                    p * n + (p - n) * (p - n) * step
+                };
+                Some((k, kd))
+            }
+            None => Some((self.closed_dual(c)?, self.closed_dual_derivative(c)?)),
         }
     }
 }

@@ -167,4 +167,7 @@ impl<A: Activation> Activation for Centered<A> {
     fn closed_dual_derivative(&self, c: &Cov2) -> Option<f64> {
         self.inner.closed_dual_derivative(c)
     }
+    fn closed_dual_pair(&self, c: &Cov2) -> Option<(f64, f64)> {
+        Some((self.closed_dual(c)?, self.inner.closed_dual_derivative(c)?))
+    }
 }

@@ -82,6 +82,10 @@ pub trait Activation: Send + Sync + fmt::Debug {
     fn closed_dual_derivative(&self, _c: &Cov2) -> Option<f64> {
         None
     }
+    /// Both closed forms at once (override where they share work, as arccos ρ for the ReLU family).
+    fn closed_dual_pair(&self, c: &Cov2) -> Option<(f64, f64)> {
+        Some((self.closed_dual(c)?, self.closed_dual_derivative(c)?))
+    }
 }
 
 /// A shareable activation handle.
@@ -114,6 +118,9 @@ impl Activation for ActivationRef {
     }
     fn closed_dual_derivative(&self, c: &Cov2) -> Option<f64> {
         (**self).closed_dual_derivative(c)
+    }
+    fn closed_dual_pair(&self, c: &Cov2) -> Option<(f64, f64)> {
+        (**self).closed_dual_pair(c)
     }
 }
 

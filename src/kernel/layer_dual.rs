@@ -294,14 +294,15 @@ impl LayerDual {
             s12: cij,
         };
         match &self.mode {
-            Mode::Closed => (
-                self.act.closed_dual(&c).unwrap_or(f64::NAN),
+            Mode::Closed => {
                 if derivative {
-                    self.act.closed_dual_derivative(&c).unwrap_or(f64::NAN)
+                    self.act
+                        .closed_dual_pair(&c)
+                        .unwrap_or((f64::NAN, f64::NAN))
                 } else {
-                    0.0
-                },
-            ),
+                    (self.act.closed_dual(&c).unwrap_or(f64::NAN), 0.0)
+                }
+            }
             Mode::Series {
                 value,
                 derivative: dtable,
