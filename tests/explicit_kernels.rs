@@ -252,3 +252,45 @@ fn blocked_entries_match_pairs_including_near_duplicates() {
     let params = MlpParams::new(act("tanh"), 2, 1.2, 0.05).unwrap();
     check_against_pairs(&params, &x, 1e-11);
 }
+
+#[test]
+fn vectorized_closed_forms_match_pairs() {
+    // Blocks of 8 use a vectorized arccos/arcsin and per-sample constants; rows ≥ 8 go through them. A zero
+    // row with σ_b² = 0 gives zero-variance entries, which sit at the ReLU kink.
+    let mut x = gaussian_data(21, 6, 1.0, 12);
+    x.row_mut(13).fill(0.0);
+    for j in 0..6 {
+        x[[19, j]] = -x[[2, j]];
+        x[[20, j]] = 2.0 * x[[4, j]];
+    }
+    let relu = parse_activation("relu").unwrap();
+    let erf = parse_activation("erf").unwrap();
+    // Rows 19 and 20 are at correlation −1 and +1, where the step kernel (π − arccos ρ)/(2π) has infinite slope:
+    // a last-bit difference in ρ moves it by ~√ε ≈ 1e-8, so the NTK of the ReLU family is held to 1e-8 there
+    // (erf is smooth and held to 1e-12 everywhere).
+    let acts: Vec<(ActivationRef, f64)> = vec![
+        (act("relu"), 1e-8),
+        (act("lrelu:1.3,-0.4"), 1e-8),
+        (act("leaky_relu:0.1"), 1e-8),
+        (act("erf"), 1e-12),
+        (
+            Arc::new(deq_kernels::activation::Centered::new(relu, 0.37)),
+            1e-8,
+        ),
+        (
+            Arc::new(deq_kernels::activation::Centered::new(erf, -0.2)),
+            1e-12,
+        ),
+    ];
+    for (a, ntk_tol) in acts {
+        for (w2, b2) in [(1.0, 0.0), (1.7, 0.2)] {
+            let params = MlpParams::new(a.clone(), 3, w2, b2).unwrap();
+            check_against_pairs_ck_ntk(&params, &x, 1e-12, ntk_tol);
+        }
+    }
+    // Away from ±1 the ReLU-family NTK is as exact as everything else.
+    let y = gaussian_data(21, 6, 1.0, 13);
+    for name in ["relu", "lrelu:1.3,-0.4"] {
+        check_against_pairs(&MlpParams::new(act(name), 3, 1.3, 0.1).unwrap(), &y, 1e-12);
+    }
+}

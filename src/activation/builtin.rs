@@ -3,7 +3,7 @@
 use std::f64::consts::{FRAC_2_SQRT_PI, PI};
 
 use super::gauss::normal_cdf;
-use super::{Activation, Cov2, Derivative, Parity, ScaleMoments};
+use super::{Activation, ClosedFamily, Cov2, Derivative, Parity, ScaleMoments};
 use crate::{Error, Result};
 
 /// The activation syntax accepted by [`parse_activation`] and the CLI.
@@ -466,6 +466,18 @@ impl Activation for Builtin {
             Builtin::Sin => Some((-0.5 * (c.s11 + c.s22)).exp() * c.s12.cosh()),
             Builtin::Cos => Some((-0.5 * (c.s11 + c.s22)).exp() * c.s12.sinh()),
             Builtin::Quadratic { c1, c2, .. } => Some(c1 * c1 + 4.0 * c2 * c2 * c.s12),
+            _ => None,
+        }
+    }
+
+    fn closed_family(&self) -> Option<ClosedFamily> {
+        match (self, self.slopes()) {
+            (_, Some((pos, neg))) => Some(ClosedFamily::PiecewiseLinear {
+                pos,
+                neg,
+                shift: 0.0,
+            }),
+            (Builtin::Erf, _) => Some(ClosedFamily::Erf { shift: 0.0 }),
             _ => None,
         }
     }

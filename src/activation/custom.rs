@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use super::{Activation, Cov2, Derivative, Parity, ScaleMoments};
+use super::{Activation, ClosedFamily, Cov2, Derivative, Parity, ScaleMoments};
 
 type ScalarFn = Arc<dyn Fn(f64) -> f64 + Send + Sync>;
 
@@ -169,5 +169,17 @@ impl<A: Activation> Activation for Centered<A> {
     }
     fn closed_dual_pair(&self, c: &Cov2) -> Option<(f64, f64)> {
         Some((self.closed_dual(c)?, self.inner.closed_dual_derivative(c)?))
+    }
+    fn closed_family(&self) -> Option<ClosedFamily> {
+        Some(match self.inner.closed_family()? {
+            ClosedFamily::PiecewiseLinear { pos, neg, shift } => ClosedFamily::PiecewiseLinear {
+                pos,
+                neg,
+                shift: shift + self.shift,
+            },
+            ClosedFamily::Erf { shift } => ClosedFamily::Erf {
+                shift: shift + self.shift,
+            },
+        })
     }
 }

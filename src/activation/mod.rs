@@ -44,6 +44,15 @@ pub enum Derivative {
     Missing,
 }
 
+/// Activations whose dual kernels the kernel-matrix code evaluates in vectorized blocks.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ClosedFamily {
+    /// σ(x) = pos·x for x > 0, neg·x otherwise, minus `shift` (the ReLU family, centered or not).
+    PiecewiseLinear { pos: f64, neg: f64, shift: f64 },
+    /// σ(x) = erf(x) − `shift`.
+    Erf { shift: f64 },
+}
+
 /// An activation function σ with what the Gaussian calculus needs to know about it.
 ///
 /// Only [`value`](Activation::value) and [`name`](Activation::name) are required; the closed-form hooks
@@ -82,6 +91,10 @@ pub trait Activation: Send + Sync + fmt::Debug {
     fn closed_dual_derivative(&self, _c: &Cov2) -> Option<f64> {
         None
     }
+    /// The closed-form family σ belongs to, if any (used for vectorized kernel matrices).
+    fn closed_family(&self) -> Option<ClosedFamily> {
+        None
+    }
     /// Both closed forms at once (override where they share work, as arccos ρ for the ReLU family).
     fn closed_dual_pair(&self, c: &Cov2) -> Option<(f64, f64)> {
         Some((self.closed_dual(c)?, self.closed_dual_derivative(c)?))
@@ -91,7 +104,7 @@ pub trait Activation: Send + Sync + fmt::Debug {
 /// A shareable activation handle.
 pub type ActivationRef = Arc<dyn Activation>;
 
-impl Activation for ActivationRef {
+impl<A: Activation + ?Sized> Activation for Arc<A> {
     fn name(&self) -> String {
         (**self).name()
     }
@@ -121,6 +134,9 @@ impl Activation for ActivationRef {
     }
     fn closed_dual_pair(&self, c: &Cov2) -> Option<(f64, f64)> {
         (**self).closed_dual_pair(c)
+    }
+    fn closed_family(&self) -> Option<ClosedFamily> {
+        (**self).closed_family()
     }
 }
 

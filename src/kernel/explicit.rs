@@ -148,7 +148,7 @@ impl Recursion<'_> {
     }
 
     /// [`entry`](Self::entry) for j = BLOCK·b + l, l < BLOCK, all below the diagonal.
-    #[inline]
+    #[inline(always)]
     fn entry_block(&self, i: usize, b: usize, g: &[f64; BLOCK]) -> ([f64; BLOCK], [f64; BLOCK]) {
         let layers = self.params.layers();
         let mut sigma = g.map(|v| layers[0].sigma_w2 * v + layers[0].sigma_b2);
@@ -174,9 +174,25 @@ impl Recursion<'_> {
         unreachable!("at least one layer")
     }
 
-    /// Fill row i's lower part (j ≤ i) from the Gram row, blocks of [`BLOCK`] first.
-    #[inline]
-    fn row(&self, i: usize, grow: &mut [f64], mut store_ntk: impl FnMut(usize, f64)) {
+    /// Fill row i's lower part (j ≤ i) from the Gram row, blocks of [`BLOCK`] first; compiled for AVX2 as well,
+    /// chosen at run time.
+    fn row(&self, i: usize, grow: &mut [f64], store_ntk: impl FnMut(usize, f64)) {
+        #[cfg(target_arch = "x86_64")]
+        if super::simd_available() {
+            // SAFETY: the CPU supports AVX2 and FMA.
+            return unsafe { self.row_avx2(i, grow, store_ntk) };
+        }
+        self.row_portable(i, grow, store_ntk)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn row_avx2(&self, i: usize, grow: &mut [f64], store_ntk: impl FnMut(usize, f64)) {
+        self.row_portable(i, grow, store_ntk)
+    }
+
+    #[inline(always)]
+    fn row_portable(&self, i: usize, grow: &mut [f64], mut store_ntk: impl FnMut(usize, f64)) {
         let full = i / BLOCK;
         for b in 0..full {
             let g: &[f64; BLOCK] = grow[b * BLOCK..(b + 1) * BLOCK].try_into().expect("block");

@@ -14,7 +14,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use rayon::prelude::*;
 
 use crate::activation::hermite::coefficients_and_second_moment;
-use crate::activation::{dual_kernel, dual_kernel_derivative, Activation, ActivationRef, Cov2};
+use std::f64::consts::PI;
+
+use super::fastmath::{acos_block, asin_block};
+use crate::activation::{
+    dual_kernel, dual_kernel_derivative, Activation, ActivationRef, ClosedFamily, Cov2,
+};
+
+const FRAC_1_2PI: f64 = 0.5 / PI;
 use crate::Result;
 
 /// Relative accuracy of every series-evaluated entry (see the module documentation).
@@ -92,7 +99,7 @@ impl SeriesTable {
             blocks,
             second,
             rel_tail,
-            fma: fma_available(),
+            fma: super::simd_available(),
         }
     }
 
@@ -136,17 +143,6 @@ impl SeriesTable {
     }
 }
 
-fn fma_available() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
-}
-
 /// Σ_k ai[k]·blk[k, l]·ρ_l^k for the lanes l of one block, by Horner's rule with independent lanes.
 #[inline(always)]
 fn horner_block<const FMA: bool>(ai: &[f64], blk: &[f64], rho: &[f64; BLOCK]) -> [f64; BLOCK] {
@@ -171,6 +167,20 @@ unsafe fn horner_block_fma(ai: &[f64], blk: &[f64], rho: &[f64; BLOCK]) -> [f64;
 
 enum Mode {
     Closed,
+    /// σ = pos·x₊ + neg·x₋ − shift, with s_i = √Σ_ii, 1/s_i and E[σ(s_iξ) + shift] per sample.
+    PiecewiseLinear {
+        pos: f64,
+        neg: f64,
+        shift: f64,
+        s: Vec<f64>,
+        inv_s: Vec<f64>,
+        mean: Vec<f64>,
+    },
+    /// σ = erf − shift, with a_i = 1/√(1 + 2Σ_ii) per sample.
+    Erf {
+        shift: f64,
+        a: Vec<f64>,
+    },
     Series {
         value: Box<SeriesTable>,
         derivative: Option<Box<SeriesTable>>,
@@ -199,7 +209,33 @@ impl LayerDual {
         let closed = act.closed_dual(&probe).is_some()
             && (!derivative || act.closed_dual_derivative(&probe).is_some());
         let mode = if closed {
-            Mode::Closed
+            match act.closed_family() {
+                Some(ClosedFamily::PiecewiseLinear { pos, neg, shift }) => {
+                    let s: Vec<f64> = variances.iter().map(|v| v.max(0.0).sqrt()).collect();
+                    Mode::PiecewiseLinear {
+                        pos,
+                        neg,
+                        shift,
+                        inv_s: s
+                            .iter()
+                            .map(|&v| if v > 0.0 { 1.0 / v } else { 0.0 })
+                            .collect(),
+                        mean: s
+                            .iter()
+                            .map(|&v| (pos - neg) * v / (2.0 * PI).sqrt())
+                            .collect(),
+                        s,
+                    }
+                }
+                Some(ClosedFamily::Erf { shift }) => Mode::Erf {
+                    shift,
+                    a: variances
+                        .iter()
+                        .map(|v| 1.0 / (1.0 + 2.0 * v).sqrt())
+                        .collect(),
+                },
+                None => Mode::Closed,
+            }
         } else {
             let kinks = act.kinks();
             let value = Box::new(SeriesTable::build(|x| act.value(x), &kinks, variances));
@@ -222,7 +258,7 @@ impl LayerDual {
     /// Number of Hermite terms per sample for (σ, σ′), or `None` for closed forms.
     pub fn series_terms(&self) -> Option<(usize, Option<usize>)> {
         match &self.mode {
-            Mode::Closed => None,
+            Mode::Closed | Mode::PiecewiseLinear { .. } | Mode::Erf { .. } => None,
             Mode::Series { value, derivative } => {
                 Some((value.terms, derivative.as_ref().map(|d| d.terms)))
             }
@@ -230,7 +266,7 @@ impl LayerDual {
     }
 
     /// [`eval`](Self::eval) for the entries (i, j), j = BLOCK·b + l, l < BLOCK, all off the diagonal.
-    #[inline]
+    #[inline(always)]
     pub fn eval_block(
         &self,
         i: usize,
@@ -242,6 +278,53 @@ impl LayerDual {
     ) -> ([f64; BLOCK], [f64; BLOCK]) {
         let (value, dtable) = match &self.mode {
             Mode::Series { value, derivative } => (value, derivative),
+            Mode::PiecewiseLinear {
+                pos,
+                neg,
+                shift,
+                s,
+                inv_s,
+                mean,
+            } => {
+                let j0 = b * BLOCK;
+                let mut rho = [0.0; BLOCK];
+                for l in 0..BLOCK {
+                    rho[l] = (cij[l] * inv_s[i] * inv_s[j0 + l]).clamp(-1.0, 1.0);
+                }
+                let theta = acos_block(&rho);
+                let (pn, jump2) = (pos * neg, (pos - neg) * (pos - neg));
+                let mut k = [0.0; BLOCK];
+                let mut kd = [0.0; BLOCK];
+                for l in 0..BLOCK {
+                    let j = j0 + l;
+                    let sin = (1.0 - rho[l] * rho[l]).max(0.0).sqrt();
+                    let relu = s[i] * s[j] * (sin + (PI - theta[l]) * rho[l]) * FRAC_1_2PI;
+                    k[l] = pn * cij[l] + jump2 * relu - shift * (mean[i] + mean[j]) + shift * shift;
+                    kd[l] = pn + jump2 * (PI - theta[l]) * FRAC_1_2PI;
+                }
+                // A zero-variance variable sits at the kink (σ′(0) = neg): the scalar closed form knows.
+                if s[i] == 0.0 || s[j0..j0 + BLOCK].contains(&0.0) {
+                    for l in 0..BLOCK {
+                        (k[l], kd[l]) = self.eval(i, j0 + l, vi, vj[l], cij[l], derivative);
+                    }
+                }
+                return (k, kd);
+            }
+            Mode::Erf { shift, a } => {
+                let j0 = b * BLOCK;
+                let mut r = [0.0; BLOCK];
+                for l in 0..BLOCK {
+                    r[l] = (2.0 * cij[l] * a[i] * a[j0 + l]).clamp(-1.0, 1.0);
+                }
+                let asin = asin_block(&r);
+                let mut k = [0.0; BLOCK];
+                let mut kd = [0.0; BLOCK];
+                for l in 0..BLOCK {
+                    k[l] = 2.0 / PI * asin[l] + shift * shift;
+                    kd[l] = 4.0 / PI * a[i] * a[j0 + l] / (1.0 - r[l] * r[l]).sqrt();
+                }
+                return (k, kd);
+            }
             Mode::Closed => {
                 let mut k = [0.0; BLOCK];
                 let mut kd = [0.0; BLOCK];
@@ -294,7 +377,7 @@ impl LayerDual {
             s12: cij,
         };
         match &self.mode {
-            Mode::Closed => {
+            Mode::Closed | Mode::PiecewiseLinear { .. } | Mode::Erf { .. } => {
                 if derivative {
                     self.act
                         .closed_dual_pair(&c)

@@ -7,6 +7,7 @@
 //! one triangle of a symmetric matrix.
 
 pub mod explicit;
+mod fastmath;
 mod layer_dual;
 mod symmetric;
 
@@ -56,6 +57,19 @@ impl Real for f32 {
     #[inline]
     fn to_f64(self) -> f64 {
         self as f64
+    }
+}
+
+/// Whether the CPU has AVX2 and FMA (the vectorized kernel paths are compiled for them as well and chosen
+/// at run time).
+pub(crate) fn simd_available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
     }
 }
 

@@ -153,9 +153,6 @@ fn main() -> ExitCode {
 
 fn one_line(e: &Error) -> String {
     let hint = match e {
-        Error::UnknownActivation { .. } => "",
-        Error::NonFinite { .. } => "",
-        Error::Io { .. } => "",
         Error::Undefined { .. } => " (choose an activation with a derivative, or --kind ck)",
         _ => "",
     };
