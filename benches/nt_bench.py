@@ -1,7 +1,7 @@
 """Time neural-tangents 0.6.5 (jax 0.4.30, CPU, float64) on the network of benches/explicit_kernels.rs:
 depth 3, sigma_w2 = 1, sigma_b2 = 0.1, CK (nngp) + NTK, data from `deqk gmm --p 784 --n N --seed 7`.
 
-Usage: python benches/nt_bench.py DATA_DIR N1 N2 ...   (DATA_DIR holds X<N>.npy and, for checking, K<N>_<act>.npy)
+Usage: [NT_TANH_DEG=64] [NT_ONLY=tanh] python benches/nt_bench.py DATA_DIR N1 N2 ...   (DATA_DIR holds X<N>.npy and, for checking, K<N>_<act>.npy)
 Prints one JSON line per measurement.
 """
 import json
@@ -20,7 +20,7 @@ from neural_tangents import stax  # noqa: E402
 SIGMA_W2, SIGMA_B2, DEPTH = 1.0, 0.1, 3
 
 
-def network(name, deg=64):
+def network(name, deg=int(os.environ.get("NT_TANH_DEG", "64"))):
     act = {
         "relu": lambda: stax.Relu(),
         "erf": lambda: stax.Erf(),
@@ -39,7 +39,8 @@ def main():
     for n in sizes:
         x = np.load(os.path.join(data_dir, f"X{n}.npy"))
         xs = jnp.asarray(x * math.sqrt(x.shape[1]))
-        for name in ["relu", "erf", "gelu", "tanh"]:
+        names = os.environ.get("NT_ONLY", "relu,erf,gelu,tanh").split(",")
+        for name in names:
             if name == "tanh" and n > 1000:
                 print(json.dumps({"n": n, "activation": name, "skipped": "quadrature path needs ~60 GB at n = 2000"}))
                 continue

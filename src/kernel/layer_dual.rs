@@ -9,20 +9,19 @@
 //! ±1 for activations whose coefficients decay slowly — fall back to 2-D quadrature, so every entry meets the
 //! tolerance; [`LayerDual::fallbacks`] counts them.
 
+use std::f64::consts::PI;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
-use crate::activation::hermite::coefficients_and_second_moment;
-use std::f64::consts::PI;
-
 use super::fastmath::{acos_block, asin_block};
+use crate::activation::hermite::coefficients_and_second_moment;
 use crate::activation::{
     dual_kernel, dual_kernel_derivative, Activation, ActivationRef, ClosedFamily, Cov2,
 };
+use crate::Result;
 
 const FRAC_1_2PI: f64 = 0.5 / PI;
-use crate::Result;
 
 /// Relative accuracy of every series-evaluated entry (see the module documentation).
 pub const MEHLER_TOLERANCE: f64 = 1e-13;
