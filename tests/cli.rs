@@ -261,8 +261,7 @@ fn bad_input_gives_one_line_and_no_output() {
         &s(&out),
     ]));
     assert!(e.contains("sigma_w2"), "{e}");
-    // An NTK needs σ′: not for an activation without one — all built-ins have one, so check the message path
-    // through a missing output folder instead.
+    // An output folder that does not exist.
     let e = one_line_error(&deqk(&[
         "gmm",
         "--p",
