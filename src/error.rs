@@ -41,11 +41,22 @@ pub enum Error {
         why: &'static str,
     },
 
-    /// A numerical method that did not reach its tolerance.
-    #[error("{method} did not converge: {detail}")]
-    NoConvergence {
+    /// An iterative method that used its iteration budget without reaching its tolerance.
+    #[error("{method} did not converge in {iterations} iterations: residual {residual:e}{}", contraction_note(*.contraction))]
+    NotConverged {
         method: &'static str,
-        detail: String,
+        iterations: usize,
+        residual: f64,
+        contraction: Option<f64>,
+    },
+
+    /// An iterative method whose iterates blew up (non-finite or growing residuals).
+    #[error("{method} diverged at iteration {iterations}: residual {residual:e}{}", contraction_note(*.contraction))]
+    Diverged {
+        method: &'static str,
+        iterations: usize,
+        residual: f64,
+        contraction: Option<f64>,
     },
 
     /// A linear-algebra backend failure.
@@ -58,6 +69,13 @@ pub enum Error {
     /// Reading or writing a file failed.
     #[error("{path}: {detail}")]
     Io { path: String, detail: String },
+}
+
+fn contraction_note(c: Option<f64>) -> String {
+    match c {
+        Some(c) => format!(", observed contraction factor {c:.4}"),
+        None => String::new(),
+    }
 }
 
 /// Crate-wide result type.

@@ -13,6 +13,7 @@ pub mod error;
 pub mod kernel;
 pub mod npy;
 pub mod rmt;
+pub mod solve;
 
 pub use error::{Error, Result};
 

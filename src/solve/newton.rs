@@ -1,0 +1,133 @@
+//! Safeguarded scalar Newton inside a bracket.
+
+use std::time::Instant;
+
+use super::{ResidualTrack, SolveReport};
+use crate::{Error, Result};
+
+/// Stopping rule of [`newton_bracketed`]: |f(x)| ≤ `tol` or a bracket narrower than `xtol`·(1 + |x|), at most
+/// `max_iter` steps.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NewtonParams {
+    tol: f64,
+    xtol: f64,
+    max_iter: usize,
+}
+
+impl NewtonParams {
+    /// Checked: tolerances > 0, `max_iter` ≥ 1.
+    pub fn new(tol: f64, xtol: f64, max_iter: usize) -> Result<Self> {
+        crate::error::check_positive("tol", tol)?;
+        crate::error::check_positive("xtol", xtol)?;
+        if max_iter == 0 {
+            return Err(Error::InvalidParameter {
+                name: "max_iter",
+                value: 0.0,
+                requirement: "at least one iteration",
+            });
+        }
+        Ok(NewtonParams {
+            tol,
+            xtol,
+            max_iter,
+        })
+    }
+}
+
+impl Default for NewtonParams {
+    /// tol = 1e-14, xtol = 4ε, 200 steps.
+    fn default() -> Self {
+        NewtonParams {
+            tol: 1e-14,
+            xtol: 4.0 * f64::EPSILON,
+            max_iter: 200,
+        }
+    }
+}
+
+/// A root of f in the bracket [lo, hi] (f(lo)·f(hi) ≤ 0), starting from `x0` (clamped into the bracket).
+/// `f_df(x)` returns (f(x), f′(x)). A Newton step is taken when it stays strictly inside the current bracket
+/// and the previous step shrank |f| by at least half; otherwise the step bisects. Converges for any
+/// continuous f with a sign change; quadratically near a simple root.
+pub fn newton_bracketed<F>(
+    mut f_df: F,
+    lo: f64,
+    hi: f64,
+    x0: f64,
+    params: &NewtonParams,
+) -> Result<(f64, SolveReport)>
+where
+    F: FnMut(f64) -> (f64, f64),
+{
+    let start = Instant::now();
+    let method = "bracketed Newton";
+    let (mut a, mut b) = (lo.min(hi), lo.max(hi));
+    let (fa, _) = f_df(a);
+    let (fb, _) = f_df(b);
+    if !(fa.is_finite() && fb.is_finite()) || fa * fb > 0.0 {
+        return Err(Error::InvalidParameter {
+            name: "bracket",
+            value: fa * fb,
+            requirement: "f must be finite at both ends and change sign over [lo, hi]",
+        });
+    }
+    let report = |it: usize, r: f64, track: &ResidualTrack| SolveReport {
+        iterations: it,
+        residual: r,
+        contraction: track.contraction(),
+        seconds: start.elapsed().as_secs_f64(),
+    };
+    let mut track = ResidualTrack::default();
+    for (x, fx) in [(a, fa), (b, fb)] {
+        if fx.abs() <= params.tol {
+            track.push(fx.abs());
+            return Ok((x, report(0, fx.abs(), &track)));
+        }
+    }
+    let neg_at_a = fa < 0.0;
+    let mut x = if x0.is_finite() {
+        x0.clamp(a, b)
+    } else {
+        0.5 * (a + b)
+    };
+    let mut last_abs = f64::INFINITY;
+    for it in 1..=params.max_iter {
+        let (fx, dfx) = f_df(x);
+        if !fx.is_finite() {
+            return Err(Error::Diverged {
+                method,
+                iterations: it,
+                residual: fx.abs(),
+                contraction: track.contraction(),
+            });
+        }
+        track.push(fx.abs());
+        if fx.abs() <= params.tol || b - a <= params.xtol * (1.0 + x.abs()) {
+            return Ok((x, report(it, fx.abs(), &track)));
+        }
+        if (fx < 0.0) == neg_at_a {
+            a = x;
+        } else {
+            b = x;
+        }
+        let newton = x - fx / dfx;
+        let good_progress = fx.abs() <= 0.5 * last_abs;
+        last_abs = fx.abs();
+        x = if dfx != 0.0
+            && newton.is_finite()
+            && newton > a
+            && newton < b
+            && (good_progress || it == 1)
+        {
+            newton
+        } else {
+            0.5 * (a + b)
+        };
+    }
+    Err(Error::NotConverged {
+        method,
+        iterations: params.max_iter,
+        residual: last_abs,
+        contraction: track.contraction(),
+    })
+}

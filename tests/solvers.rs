@@ -1,0 +1,167 @@
+//! The reusable solvers: known fixed points and roots, contraction estimates, typed failures.
+
+use deq_kernels::solve::{
+    anderson, fixed_point, newton_bracketed, AndersonParams, FixedPointParams, NewtonParams,
+};
+use deq_kernels::Error;
+use proptest::prelude::*;
+
+/// The Dottie number, cos x = x.
+const DOTTIE: f64 = 0.739_085_133_215_160_6;
+
+#[test]
+fn fixed_point_of_cosine_with_its_contraction_factor() {
+    let mut x = [1.0];
+    let r = fixed_point(
+        &mut x,
+        |x, out| out[0] = x[0].cos(),
+        &FixedPointParams::default(),
+    )
+    .unwrap();
+    assert!((x[0] - DOTTIE).abs() < 1e-13);
+    assert!(r.residual <= 1e-13);
+    // The error contracts by |g′(x*)| = sin x* per step.
+    let c = r.contraction.unwrap();
+    assert!(
+        (c - DOTTIE.sin()).abs() < 0.02,
+        "observed {c}, expected {}",
+        DOTTIE.sin()
+    );
+}
+
+#[test]
+fn divergence_and_budget_are_typed_errors() {
+    let mut x = [1.0];
+    match fixed_point(
+        &mut x,
+        |x, out| out[0] = 2.0 * x[0] + 1.0,
+        &FixedPointParams::default(),
+    ) {
+        Err(Error::Diverged {
+            contraction: Some(c),
+            ..
+        }) => assert!((c - 2.0).abs() < 1e-6, "{c}"),
+        other => panic!("expected divergence, got {other:?}"),
+    }
+    let mut x = [1.0];
+    let few = FixedPointParams::new(1e-15, 5).unwrap();
+    assert!(matches!(
+        fixed_point(&mut x, |x, out| out[0] = x[0].cos(), &few),
+        Err(Error::NotConverged { iterations: 5, .. })
+    ));
+    assert!(FixedPointParams::new(0.0, 10).is_err());
+    assert!(FixedPointParams::new(1e-12, 0).is_err());
+    assert!(AndersonParams::new(0, 1.0, 1e-12, 10).is_err());
+    assert!(AndersonParams::new(3, 1.5, 1e-12, 10).is_err());
+}
+
+/// x = Ax + b with ‖A‖ < 1: the solution is (I − A)⁻¹b (faer LU, independent of the solvers).
+fn linear_problem(d: usize, radius: f64) -> (Vec<Vec<f64>>, Vec<f64>, Vec<f64>) {
+    let a: Vec<Vec<f64>> = (0..d)
+        .map(|i| {
+            (0..d)
+                .map(|j| {
+                    let v = ((i * 7 + j * 13) % 17) as f64 / 17.0 - 0.5;
+                    radius * (if i == j { 1.0 } else { 0.0 } + 0.2 * v / d as f64)
+                })
+                .collect()
+        })
+        .collect();
+    let b: Vec<f64> = (0..d).map(|i| (i as f64 * 0.37).sin()).collect();
+    let m = faer::Mat::<f64>::from_fn(d, d, |i, j| if i == j { 1.0 } else { 0.0 } - a[i][j]);
+    let rhs = faer::Mat::<f64>::from_fn(d, 1, |i, _| b[i]);
+    use faer::linalg::solvers::Solve;
+    let sol = m.partial_piv_lu().solve(&rhs);
+    (a, b, (0..d).map(|i| sol[(i, 0)]).collect())
+}
+
+#[test]
+fn anderson_beats_plain_iteration_and_finds_the_same_point() {
+    let d = 40;
+    let (a, b, exact) = linear_problem(d, 0.97);
+    let map = |x: &[f64], out: &mut [f64]| {
+        for i in 0..d {
+            out[i] = b[i] + a[i].iter().zip(x).map(|(p, q)| p * q).sum::<f64>();
+        }
+    };
+    let mut plain = vec![0.0; d];
+    let rp = fixed_point(
+        &mut plain,
+        map,
+        &FixedPointParams::new(1e-12, 100_000).unwrap(),
+    )
+    .unwrap();
+    let mut acc = vec![0.0; d];
+    let ra = anderson(
+        &mut acc,
+        map,
+        &AndersonParams::new(6, 1.0, 1e-12, 1000).unwrap(),
+    )
+    .unwrap();
+    for i in 0..d {
+        assert!((plain[i] - exact[i]).abs() < 1e-9);
+        assert!((acc[i] - exact[i]).abs() < 1e-9);
+    }
+    assert!(
+        ra.iterations * 5 < rp.iterations,
+        "Anderson {} vs plain {}",
+        ra.iterations,
+        rp.iterations
+    );
+}
+
+#[test]
+fn anderson_reports_non_convergence() {
+    // g(x) = x + 1 + 0.1·sin x has no fixed point (g(x) − x ≥ 0.9).
+    let mut x = vec![1.0, 2.0];
+    let r = anderson(
+        &mut x,
+        |x, out| {
+            for i in 0..2 {
+                out[i] = x[i] + 1.0 + 0.1 * x[i].sin();
+            }
+        },
+        &AndersonParams::new(2, 1.0, 1e-12, 30).unwrap(),
+    );
+    assert!(
+        matches!(
+            r,
+            Err(Error::NotConverged { iterations: 30, .. }) | Err(Error::Diverged { .. })
+        ),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn bracketed_newton_survives_where_plain_newton_diverges() {
+    // Newton on atan from x0 = 3 overshoots to ever larger |x|; the bracket keeps it safe.
+    let (x, r) = newton_bracketed(
+        |x| (x.atan(), 1.0 / (1.0 + x * x)),
+        -5.0,
+        10.0,
+        3.0,
+        &NewtonParams::default(),
+    )
+    .unwrap();
+    assert!(x.abs() < 1e-14, "{x}");
+    assert!(r.residual <= 1e-14);
+    // No sign change: refused.
+    assert!(newton_bracketed(
+        |x| (x * x + 1.0, 2.0 * x),
+        -1.0,
+        1.0,
+        0.0,
+        &NewtonParams::default()
+    )
+    .is_err());
+}
+
+proptest! {
+    #[test]
+    fn newton_cube_roots(c in 1e-3f64..1e3, x0 in 0.0f64..10.0) {
+        let hi = c.max(1.0);
+        let (x, r) = newton_bracketed(|x| (x * x * x - c, 3.0 * x * x), 0.0, hi, x0, &NewtonParams::new(1e-13 * c, 1e-15, 200).unwrap()).unwrap();
+        prop_assert!((x - c.cbrt()).abs() <= 1e-12 * c.cbrt(), "{} vs {}", x, c.cbrt());
+        prop_assert!(r.iterations < 100);
+    }
+}
