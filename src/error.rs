@@ -59,6 +59,15 @@ pub enum Error {
         contraction: Option<f64>,
     },
 
+    /// An implicit model whose kernel map is not a contraction: its fixed point may not exist or be unique.
+    #[error("the {model} kernel map is not a contraction: estimated contraction factor {factor:.4} ≥ 1; choose {parameter} < {max_safe:.6} (or a smaller activation scale)")]
+    OutsideContraction {
+        model: &'static str,
+        factor: f64,
+        parameter: &'static str,
+        max_safe: f64,
+    },
+
     /// A linear-algebra backend failure.
     #[error("linear algebra backend `{backend}` failed: {detail}")]
     Backend {

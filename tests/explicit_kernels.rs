@@ -102,7 +102,13 @@ fn relu_one_layer_is_the_arccosine_kernel() {
     for i in 0..9 {
         for j in 0..9 {
             let (a, b) = (g[[i, i]].sqrt(), g[[j, j]].sqrt());
-            let rho = (g[[i, j]] / (a * b)).clamp(-1.0, 1.0);
+            // On the diagonal ρ is 1 exactly (ρ = g/√(g·g) may round to 1 − ε, where the step kernel has
+            // infinite slope; the library snaps |ρ| within 4ε of 1).
+            let rho = if i == j {
+                1.0
+            } else {
+                (g[[i, j]] / (a * b)).clamp(-1.0, 1.0)
+            };
             let t = rho.acos();
             let ck = a * b * ((1.0 - rho * rho).sqrt() + (pi - t) * rho) / (2.0 * pi);
             let ntk = ck + g[[i, j]] * (pi - t) / (2.0 * pi);

@@ -204,7 +204,7 @@ fn relu_dual(c: &Cov2) -> (f64, f64) {
     if s1 == 0.0 || s2 == 0.0 {
         return (0.0, 0.0);
     }
-    let rho = (c.s12 / (s1 * s2)).clamp(-1.0, 1.0);
+    let rho = super::snap_correlation(c.s12 / (s1 * s2));
     let theta = rho.acos();
     let sin_theta = (1.0 - rho * rho).max(0.0).sqrt();
     (

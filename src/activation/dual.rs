@@ -32,14 +32,29 @@ impl Cov2 {
         Ok(Cov2 { s11, s22, s12 })
     }
 
-    /// Correlation ρ = s12/√(s11·s22), clamped to [−1, 1]; 0 when a variance is 0.
+    /// Correlation ρ = s12/√(s11·s22), clamped to [−1, 1] (see [`snap_correlation`]); 0 when a variance is 0.
     pub fn rho(&self) -> f64 {
         let d = (self.s11 * self.s22).sqrt();
         if d == 0.0 {
             0.0
         } else {
-            (self.s12 / d).clamp(-1.0, 1.0)
+            snap_correlation(self.s12 / d)
         }
+    }
+}
+
+/// Clamp a computed correlation to [−1, 1] and snap it to ±1 within 4ε. The covariance entries carry rounding
+/// of that size, so such a pair is numerically a duplicate; snapping makes duplicates and diagonal entries
+/// (ρ = s/√(s·s), which rounds to 1 − ε or 1) agree exactly. It matters for kernels with a kink in ρ at ±1,
+/// such as the step kernel (π − arccos ρ)/(2π), which moves by √(2ε)/π ≈ 7e-9 between ρ = 1 − ε and 1.
+#[inline]
+pub fn snap_correlation(rho: f64) -> f64 {
+    if rho >= 1.0 - 4.0 * f64::EPSILON {
+        1.0
+    } else if rho <= -1.0 + 4.0 * f64::EPSILON {
+        -1.0
+    } else {
+        rho
     }
 }
 

@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 pub use builtin::{parse_activation, Builtin, BUILTIN_SYNTAX};
 pub use custom::{Centered, Custom};
-pub use dual::{dual_kernel, dual_kernel_derivative, dual_pair, Cov2, DualValue};
+pub use dual::{dual_kernel, dual_kernel_derivative, dual_pair, snap_correlation, Cov2, DualValue};
 pub use hermite::{hermite_coefficients, hermite_coefficients_derivative, hermite_functions};
 pub use moments::ScaleMoments;
 

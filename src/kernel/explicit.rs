@@ -22,7 +22,8 @@ use ndarray::{Array2, ArrayView2, Axis};
 use rayon::prelude::*;
 
 use super::{
-    check_data, gram_lower, mirror_lower_to_upper, LayerDual, NoProgress, Progress, Real, BLOCK,
+    check_data, gram_lower, into_real, mirror_lower_to_upper, LayerDual, NoProgress, Progress,
+    Real, BLOCK,
 };
 use crate::activation::{require_derivative, ActivationRef};
 use crate::error::check_nonnegative;
@@ -308,16 +309,6 @@ pub fn mlp_kernels_observed<T: Real>(
         series_terms: duals.iter().map(|d| d.series_terms()).collect(),
         quadrature_fallbacks: duals.iter().map(|d| d.fallbacks()).sum(),
     })
-}
-
-fn into_real<T: Real>(a: Array2<f64>) -> Array2<T> {
-    if std::any::TypeId::of::<T>() == std::any::TypeId::of::<f64>() {
-        // SAFETY: T is f64, checked above.
-        let a = std::mem::ManuallyDrop::new(a);
-        unsafe { std::ptr::read(&*a as *const Array2<f64> as *const Array2<T>) }
-    } else {
-        a.mapv(T::from_f64)
-    }
 }
 
 /// The CK and NTK of one pair of inputs from their inner products (G_xx, G_yy, G_xy) = (xᵀx, yᵀy, xᵀy),

@@ -17,7 +17,8 @@ use rayon::prelude::*;
 use super::fastmath::{acos_block, asin_block};
 use crate::activation::hermite::coefficients_and_second_moment;
 use crate::activation::{
-    dual_kernel, dual_kernel_derivative, Activation, ActivationRef, ClosedFamily, Cov2,
+    dual_kernel, dual_kernel_derivative, snap_correlation, Activation, ActivationRef, ClosedFamily,
+    Cov2,
 };
 use crate::Result;
 
@@ -288,7 +289,7 @@ impl LayerDual {
                 let j0 = b * BLOCK;
                 let mut rho = [0.0; BLOCK];
                 for l in 0..BLOCK {
-                    rho[l] = (cij[l] * inv_s[i] * inv_s[j0 + l]).clamp(-1.0, 1.0);
+                    rho[l] = snap_correlation(cij[l] * inv_s[i] * inv_s[j0 + l]);
                 }
                 let theta = acos_block(&rho);
                 let (pn, jump2) = (pos * neg, (pos - neg) * (pos - neg));

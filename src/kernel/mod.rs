@@ -8,6 +8,7 @@
 
 pub mod explicit;
 mod fastmath;
+pub mod implicit;
 mod layer_dual;
 mod symmetric;
 
@@ -118,4 +119,15 @@ pub fn gram_lower(x: ArrayView2<f64>) -> Array2<f64> {
         faer::Par::rayon(0),
     );
     g
+}
+
+/// Reuse an f64 matrix as `Array2<T>` when T is f64, convert otherwise.
+pub(crate) fn into_real<T: Real>(a: Array2<f64>) -> Array2<T> {
+    if std::any::TypeId::of::<T>() == std::any::TypeId::of::<f64>() {
+        // SAFETY: T is f64, checked above.
+        let a = std::mem::ManuallyDrop::new(a);
+        unsafe { std::ptr::read(&*a as *const Array2<f64> as *const Array2<T>) }
+    } else {
+        a.mapv(T::from_f64)
+    }
 }

@@ -60,8 +60,7 @@ where
     F: FnMut(f64) -> (f64, f64),
 {
     let start = Instant::now();
-    let method = "bracketed Newton";
-    let (mut a, mut b) = (lo.min(hi), lo.max(hi));
+    let (a, b) = (lo.min(hi), lo.max(hi));
     let (fa, _) = f_df(a);
     let (fb, _) = f_df(b);
     if !(fa.is_finite() && fb.is_finite()) || fa * fb > 0.0 {
@@ -71,6 +70,39 @@ where
             requirement: "f must be finite at both ends and change sign over [lo, hi]",
         });
     }
+    for (x, fx) in [(a, fa), (b, fb)] {
+        if fx.abs() <= params.tol {
+            return Ok((
+                x,
+                SolveReport {
+                    iterations: 0,
+                    residual: fx.abs(),
+                    contraction: None,
+                    seconds: start.elapsed().as_secs_f64(),
+                },
+            ));
+        }
+    }
+    newton_in_bracket(f_df, a, b, fa < 0.0, x0, params)
+}
+
+/// [`newton_bracketed`] for a bracket whose orientation the caller knows (f ≤ 0 at `lo` when `negative_at_lo`,
+/// f ≥ 0 at `hi`, or the reverse) without evaluating f at the ends — for example when the ends are correlations
+/// ±1, where f is expensive and the sign follows from Cauchy–Schwarz.
+pub fn newton_in_bracket<F>(
+    mut f_df: F,
+    lo: f64,
+    hi: f64,
+    negative_at_lo: bool,
+    x0: f64,
+    params: &NewtonParams,
+) -> Result<(f64, SolveReport)>
+where
+    F: FnMut(f64) -> (f64, f64),
+{
+    let start = Instant::now();
+    let method = "bracketed Newton";
+    let (mut a, mut b) = (lo, hi);
     let report = |it: usize, r: f64, track: &ResidualTrack| SolveReport {
         iterations: it,
         residual: r,
@@ -78,13 +110,7 @@ where
         seconds: start.elapsed().as_secs_f64(),
     };
     let mut track = ResidualTrack::default();
-    for (x, fx) in [(a, fa), (b, fb)] {
-        if fx.abs() <= params.tol {
-            track.push(fx.abs());
-            return Ok((x, report(0, fx.abs(), &track)));
-        }
-    }
-    let neg_at_a = fa < 0.0;
+    let neg_at_a = negative_at_lo;
     let mut x = if x0.is_finite() {
         x0.clamp(a, b)
     } else {
