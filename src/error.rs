@@ -17,6 +17,13 @@ pub enum Error {
         requirement: &'static str,
     },
 
+    /// A setting that the chosen model needs and that was not given.
+    #[error("missing {name}: {why}")]
+    Missing {
+        name: &'static str,
+        why: &'static str,
+    },
+
     /// Data containing NaN or ±∞.
     #[error("{what} contains a non-finite value at {location}; clean or drop that entry")]
     NonFinite {

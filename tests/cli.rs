@@ -275,3 +275,105 @@ fn bad_input_gives_one_line_and_no_output() {
     assert!(!out.exists());
     no_temporaries(dir.path());
 }
+
+#[test]
+fn implicit_kernels_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let (x, y, k) = (
+        dir.path().join("X.npy"),
+        dir.path().join("y.npy"),
+        dir.path().join("K.npy"),
+    );
+    json(&deqk(&[
+        "gmm",
+        "--p",
+        "24",
+        "--out",
+        &s(&x),
+        "--labels",
+        &s(&y),
+        "--json",
+    ]));
+    for kind in ["ck", "nngp", "ntk"] {
+        let r = json(&deqk(&[
+            "kernel",
+            "--model",
+            "deq",
+            "--activation",
+            "relu",
+            "--kind",
+            kind,
+            "--input",
+            &s(&x),
+            "--out",
+            &s(&k),
+            "--force",
+            "--json",
+        ]));
+        assert!(r["tau_star"].as_f64().unwrap() > 0.0);
+        assert!(r["max_residual"].as_f64().unwrap() <= 1e-12);
+        assert!(r["mean_newton_iterations"].as_f64().unwrap() > 0.0);
+        assert_eq!(deq_kernels::npy::read_matrix(&k).unwrap().dim(), (19, 19));
+    }
+    let r = json(&deqk(&[
+        "kernel",
+        "--model",
+        "fk",
+        "--activation",
+        "relu",
+        "--sigma-w2",
+        "0.5",
+        "--sigma-u2",
+        "0.4",
+        "--sigma-b2",
+        "0.1",
+        "--kind",
+        "ntk",
+        "--input",
+        &s(&x),
+        "--out",
+        &s(&k),
+        "--force",
+        "--json",
+    ]));
+    assert_eq!(r["input_dim"], 24);
+    let e = one_line_error(&deqk(&[
+        "kernel",
+        "--model",
+        "fk",
+        "--activation",
+        "relu",
+        "--sigma-w2",
+        "0.5",
+        "--kind",
+        "ntk",
+        "--input",
+        &s(&x),
+        "--out",
+        &s(&k),
+        "--force",
+    ]));
+    assert!(e.contains("--sigma-u2"), "{e}");
+    let e = one_line_error(&deqk(&[
+        "kernel",
+        "--model",
+        "deq",
+        "--activation",
+        "relu",
+        "--sigma-a2",
+        "2.5",
+        "--sigma-b2",
+        "0.5",
+        "--no-center",
+        "--kind",
+        "ntk",
+        "--input",
+        &s(&x),
+        "--out",
+        &s(&dir.path().join("bad.npy")),
+    ]));
+    assert!(e.contains("contraction") && e.contains("sigma_a2 <"), "{e}");
+    assert!(!dir.path().join("bad.npy").exists());
+    no_temporaries(dir.path());
+}

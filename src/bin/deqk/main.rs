@@ -14,7 +14,11 @@ use deq_kernels::activation::{
     dual_pair, hermite_coefficients, parse_activation, Activation, ActivationRef, Cov2,
     ScaleMoments,
 };
-use deq_kernels::kernel::explicit::{mlp_kernels_observed, MlpKernels, MlpParams, Which};
+use deq_kernels::kernel::explicit::{mlp_kernels_observed, MlpParams, Which};
+use deq_kernels::kernel::implicit::{
+    deq_kernels_observed, fk_kernels, Centering, DeqParams, FengKolterParams, ImplicitReport,
+    ImplicitWhich,
+};
 use deq_kernels::kernel::Real;
 use deq_kernels::rmt::gmm::GaussianMixture;
 use deq_kernels::{npy, Error};
@@ -90,12 +94,18 @@ enum Command {
 enum Model {
     /// Fully connected network: [Dense(σ_w², σ_b²) → φ] × depth → Dense(1).
     Mlp,
+    /// Deep equilibrium model z = φ(σ_a·Az + σ_b·Bx)/√m (SPEC §5).
+    Deq,
+    /// Feng–Kolter DEQ in the NTK parameterization (SPEC §5), xᵀy/d with d = p.
+    Fk,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Kind {
-    /// Conjugate kernel (NNGP of the readout).
+    /// Conjugate kernel (NNGP of the readout; the Implicit-CK G* for a DEQ).
     Ck,
+    /// Pre-activation NNGP Σ* of an implicit model.
+    Nngp,
     /// Neural tangent kernel.
     Ntk,
 }
@@ -115,12 +125,28 @@ struct KernelArgs {
     depth: usize,
     #[arg(long)]
     activation: String,
-    /// Weight variance σ_w² of every hidden layer.
-    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
-    sigma_w2: f64,
-    /// Bias variance σ_b² of every hidden layer.
-    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
-    sigma_b2: f64,
+    /// Weight variance: σ_w² of every hidden layer (mlp, default 1) or σ_W² (fk, required).
+    #[arg(long, allow_negative_numbers = true)]
+    sigma_w2: Option<f64>,
+    /// Bias variance: σ_b² of every hidden layer (mlp, default 0), of the input injection (deq, default
+    /// 1 − σ_a²) or the bias (fk, required).
+    #[arg(long, allow_negative_numbers = true)]
+    sigma_b2: Option<f64>,
+    /// DEQ: weight variance σ_a² of the implicit layer.
+    #[arg(long, default_value_t = 0.2, allow_negative_numbers = true)]
+    sigma_a2: f64,
+    /// Feng–Kolter: input weight variance σ_U².
+    #[arg(long, allow_negative_numbers = true)]
+    sigma_u2: Option<f64>,
+    /// DEQ: do not center φ at the fixed-point scale τ*.
+    #[arg(long)]
+    no_center: bool,
+    /// DEQ: input scale τ₀ for τ* (default √(‖X‖_F²/n)).
+    #[arg(long)]
+    tau0: Option<f64>,
+    /// DEQ: the NTK also trains the input weights B.
+    #[arg(long)]
+    train_b: bool,
     #[arg(long, value_enum)]
     kind: Kind,
     /// Data (.npy, n×p, f64 or f32, one sample per row).
@@ -272,61 +298,164 @@ fn refuse_existing(paths: &[&Path], force: bool) -> Result<(), Error> {
     Ok(())
 }
 
+fn required(value: Option<f64>, name: &'static str) -> Result<f64, Error> {
+    value.ok_or(Error::Missing {
+        name,
+        why: "--model fk needs --sigma-w2, --sigma-u2 and --sigma-b2",
+    })
+}
+
 fn kernel(args: KernelArgs) -> Result<(), Error> {
     refuse_existing(&[&args.out], args.force)?;
     let act = activation(&args.activation)?;
-    let Model::Mlp = args.model;
-    let params = MlpParams::new(act.clone(), args.depth, args.sigma_w2, args.sigma_b2)?;
-    let x = npy::read_matrix(&args.input)?;
-    let which = match args.kind {
-        Kind::Ck => Which::CK,
-        Kind::Ntk => Which::NTK,
+    let kind = match args.kind {
+        Kind::Ck => "ck",
+        Kind::Nngp => "nngp",
+        Kind::Ntk => "ntk",
     };
     let start = Instant::now();
     let bar = progress::Bar::new("kernel");
-    let (series_terms, fallbacks) = match args.dtype {
-        Dtype::F64 => {
-            write_kernel::<f64>(mlp_kernels_observed(&params, x.view(), which, &bar)?, &args)?
+    let mut report = match args.model {
+        Model::Mlp => {
+            let (w2, b2) = (args.sigma_w2.unwrap_or(1.0), args.sigma_b2.unwrap_or(0.0));
+            let params = MlpParams::new(act.clone(), args.depth, w2, b2)?;
+            let which = match args.kind {
+                Kind::Ck => Which::CK,
+                Kind::Ntk => Which::NTK,
+                Kind::Nngp => {
+                    return Err(Error::Missing {
+                        name: "a kernel an explicit network has",
+                        why: "use --kind ck or ntk (nngp is for --model deq and fk)",
+                    })
+                }
+            };
+            let x = npy::read_matrix(&args.input)?;
+            let (terms, fallbacks) = match args.dtype {
+                Dtype::F64 => {
+                    let k = mlp_kernels_observed::<f64>(&params, x.view(), which, &bar)?;
+                    write_one(k.ck.or(k.ntk), &args)?;
+                    (k.series_terms, k.quadrature_fallbacks)
+                }
+                Dtype::F32 => {
+                    let k = mlp_kernels_observed::<f32>(&params, x.view(), which, &bar)?;
+                    write_one(k.ck.or(k.ntk), &args)?;
+                    (k.series_terms, k.quadrature_fallbacks)
+                }
+            };
+            json!({"depth": args.depth, "sigma_w2": w2, "sigma_b2": b2, "n": x.nrows(), "p": x.ncols(),
+                   "hermite_terms": terms, "quadrature_fallbacks": fallbacks})
         }
-        Dtype::F32 => {
-            write_kernel::<f32>(mlp_kernels_observed(&params, x.view(), which, &bar)?, &args)?
+        Model::Deq | Model::Fk => {
+            let x = npy::read_matrix(&args.input)?;
+            let which = ImplicitWhich {
+                nngp: matches!(args.kind, Kind::Nngp),
+                ck: matches!(args.kind, Kind::Ck),
+                ntk: matches!(args.kind, Kind::Ntk),
+            };
+            let (fields, implicit) = if let Model::Deq = args.model {
+                let mut params = DeqParams::new(act.clone(), args.sigma_a2)?;
+                if let Some(b2) = args.sigma_b2 {
+                    params = params.with_sigma_b2(b2)?;
+                }
+                if args.no_center {
+                    params = params.with_centering(Centering::None);
+                }
+                if let Some(t) = args.tau0 {
+                    params = params.with_tau0(t)?;
+                }
+                params = params.with_trained_input_weights(args.train_b);
+                let fields = json!({"sigma_a2": params.sigma_a2(), "sigma_b2": params.sigma_b2(),
+                                    "center": !args.no_center, "train_b": args.train_b});
+                (fields, Implicit::Deq(params))
+            } else {
+                if matches!(args.kind, Kind::Ck) {
+                    return Err(Error::Missing {
+                        name: "a kernel the Feng–Kolter model has",
+                        why: "use --kind nngp or ntk",
+                    });
+                }
+                let (w2, u2, b2) = (
+                    required(args.sigma_w2, "--sigma-w2")?,
+                    required(args.sigma_u2, "--sigma-u2")?,
+                    required(args.sigma_b2, "--sigma-b2")?,
+                );
+                let fields =
+                    json!({"sigma_w2": w2, "sigma_u2": u2, "sigma_b2": b2, "input_dim": x.ncols()});
+                (
+                    fields,
+                    Implicit::Fk(FengKolterParams::new(act.clone(), w2, u2, b2)?),
+                )
+            };
+            let rep = match args.dtype {
+                Dtype::F64 => implicit.run::<f64>(x.view(), which, &bar, &args)?,
+                Dtype::F32 => implicit.run::<f32>(x.view(), which, &bar, &args)?,
+            };
+            let mut v = fields;
+            v["n"] = json!(x.nrows());
+            v["p"] = json!(x.ncols());
+            v["tau_star"] = json!(rep.tau_star);
+            v["centering"] = json!(rep.centering);
+            v["max_residual"] = json!(rep.max_residual);
+            v["contraction"] = json!(rep.contraction);
+            v["max_newton_iterations"] = json!(rep.max_iterations);
+            v["mean_newton_iterations"] = json!(rep.mean_iterations);
+            v["quadrature_fallbacks"] = json!(rep.quadrature_fallbacks);
+            v
         }
     };
     let seconds = start.elapsed().as_secs_f64();
-    let kind = match args.kind {
-        Kind::Ck => "ck",
-        Kind::Ntk => "ntk",
+    let model = match args.model {
+        Model::Mlp => "mlp",
+        Model::Deq => "deq",
+        Model::Fk => "fk",
     };
-    let value = json!({
-        "model": "mlp", "kind": kind, "activation": act.name(), "depth": args.depth,
-        "sigma_w2": args.sigma_w2, "sigma_b2": args.sigma_b2, "n": x.nrows(), "p": x.ncols(),
-        "dtype": match args.dtype { Dtype::F32 => "f32", Dtype::F64 => "f64" },
-        "seconds": seconds, "hermite_terms": series_terms, "quadrature_fallbacks": fallbacks,
-        "out": args.out.display().to_string(),
+    report["model"] = json!(model);
+    report["kind"] = json!(kind);
+    report["activation"] = json!(act.name());
+    report["dtype"] = json!(match args.dtype {
+        Dtype::F32 => "f32",
+        Dtype::F64 => "f64",
     });
-    print(args.json, &value, || {
+    report["seconds"] = json!(seconds);
+    report["out"] = json!(args.out.display().to_string());
+    print(args.json, &report, || {
         format!(
-            "{kind} of a depth-{} {} network on {}×{} data → {} ({seconds:.2} s)",
-            args.depth,
+            "{kind} of the {model} model ({}) on {}×{} data → {} ({seconds:.2} s)",
             act.name(),
-            x.nrows(),
-            x.ncols(),
+            report["n"],
+            report["p"],
             args.out.display()
         )
     });
     Ok(())
 }
 
-type SeriesTerms = Vec<Option<(usize, Option<usize>)>>;
+enum Implicit {
+    Deq(DeqParams),
+    Fk(FengKolterParams),
+}
 
-fn write_kernel<T: Real + ndarray_npy::WritableElement>(
-    k: MlpKernels<T>,
+impl Implicit {
+    fn run<T: Real + ndarray_npy::WritableElement>(
+        &self,
+        x: ndarray::ArrayView2<f64>,
+        which: ImplicitWhich,
+        bar: &progress::Bar,
+        args: &KernelArgs,
+    ) -> Result<ImplicitReport, Error> {
+        let k = match self {
+            Implicit::Deq(p) => deq_kernels_observed::<T>(p, x, which, bar)?,
+            Implicit::Fk(p) => fk_kernels::<T>(p, x, x.ncols() as f64, which)?,
+        };
+        write_one(k.nngp.or(k.ck).or(k.ntk), args)?;
+        Ok(k.report)
+    }
+}
+
+fn write_one<T: ndarray_npy::WritableElement>(
+    m: Option<ndarray::Array2<T>>,
     args: &KernelArgs,
-) -> Result<(SeriesTerms, usize), Error> {
-    let m =
-        k.ck.as_ref()
-            .or(k.ntk.as_ref())
-            .expect("one kernel requested");
-    npy::write_matrix(&args.out, m, args.force)?;
-    Ok((k.series_terms, k.quadrature_fallbacks))
+) -> Result<(), Error> {
+    let m = m.expect("the requested kernel");
+    npy::write_matrix(&args.out, &m, args.force)
 }
