@@ -165,3 +165,28 @@ proptest! {
         prop_assert!(r.iterations < 100);
     }
 }
+
+proptest! {
+    /// Eight cube roots at once, each in its own bracket, equal the scalar solver's.
+    #[test]
+    fn newton_lanes_equal_scalar_newton(cs in proptest::array::uniform8(1e-3f64..1e3)) {
+        use deq_kernels::solve::{newton_in_bracket, newton_lanes};
+        let params = NewtonParams::new(1e-12, 1e-15, 200).unwrap();
+        let lo = [0.0; 8];
+        let hi = cs.map(|c| c.max(1.0));
+        let (x, _) = newton_lanes(
+            |x: &[f64; 8]| {
+                let f: [f64; 8] = std::array::from_fn(|l| x[l] * x[l] * x[l] - cs[l]);
+                let df: [f64; 8] = std::array::from_fn(|l| 3.0 * x[l] * x[l]);
+                (f, df)
+            },
+            &lo, &hi, true, &hi, &params,
+        ).unwrap();
+        for l in 0..8 {
+            let c = cs[l];
+            let (s, _) = newton_in_bracket(|x| (x * x * x - c, 3.0 * x * x), 0.0, hi[l], true, hi[l], &params).unwrap();
+            prop_assert!((x[l] - c.cbrt()).abs() <= 1e-12 * c.cbrt().max(1.0), "{} vs {}", x[l], c.cbrt());
+            prop_assert!((x[l] - s).abs() <= 1e-12 * s.max(1.0));
+        }
+    }
+}

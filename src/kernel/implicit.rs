@@ -23,12 +23,16 @@ use ndarray::{Array2, ArrayView2, Axis};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::{check_data, gram_lower, mirror_lower_to_upper, LayerDual, NoProgress, Progress, Real};
+use super::{
+    check_data, gram_lower, mirror_lower_to_upper, LayerDual, NoProgress, Progress, Real, BLOCK,
+};
 use crate::activation::{
     dual_kernel, require_derivative, Activation, ActivationRef, Centered, Cov2, ScaleMoments,
 };
 use crate::error::{check_nonnegative, check_positive};
-use crate::solve::{fixed_point, newton_in_bracket, FixedPointParams, NewtonParams, SolveReport};
+use crate::solve::{
+    fixed_point, newton_in_bracket, newton_lanes, FixedPointParams, NewtonParams, SolveReport,
+};
 use crate::{Error, Result};
 
 /// How the DEQ's activation is centered (SPEC §5).
@@ -228,6 +232,55 @@ impl EntryMap<'_> {
             residual: (y - self.a * f - b).abs(),
         })
     }
+
+    /// [`solve`](Self::solve) for the entries (i, j), j = BLOCK·blk + l, in lockstep over the vectorized
+    /// evaluator.
+    fn solve_block(&self, i: usize, blk: usize, b: &[f64; BLOCK]) -> Result<[Solved; BLOCK]> {
+        let vi = self.diag[i];
+        let vj: &[f64; BLOCK] = self.diag[blk * BLOCK..(blk + 1) * BLOCK]
+            .try_into()
+            .expect("block");
+        let mut bound = [0.0; BLOCK];
+        let mut start = [0.0; BLOCK];
+        for l in 0..BLOCK {
+            bound[l] = (vi * vj[l]).sqrt();
+            start[l] = b[l].clamp(-bound[l], bound[l]);
+        }
+        let (f0, _) = self.dual.eval_block(i, blk, vi, vj, &start, true);
+        let neg = bound.map(|v| -v);
+        let mut x0 = [0.0; BLOCK];
+        for l in 0..BLOCK {
+            x0[l] = (self.a * f0[l] + b[l]).clamp(-bound[l], bound[l]);
+        }
+        let scale = bound.iter().copied().fold(0.0, f64::max);
+        let params = NewtonParams::new(1e-15 * (1.0 + scale), 4.0 * f64::EPSILON, 100)?;
+        let (mut last_f, mut last_fd) = ([0.0; BLOCK], [0.0; BLOCK]);
+        let (y, steps) = newton_lanes(
+            |y: &[f64; BLOCK]| {
+                let (f, fd) = self.dual.eval_block(i, blk, vi, vj, y, true);
+                let mut h = [0.0; BLOCK];
+                let mut dh = [0.0; BLOCK];
+                for l in 0..BLOCK {
+                    h[l] = y[l] - self.a * f[l] - b[l];
+                    dh[l] = 1.0 - self.a * fd[l];
+                }
+                (last_f, last_fd) = (f, fd);
+                (h, dh)
+            },
+            &neg,
+            &bound,
+            true,
+            &x0,
+            &params,
+        )?;
+        Ok(std::array::from_fn(|l| Solved {
+            y: y[l],
+            f: last_f[l],
+            fdot: last_fd[l],
+            iterations: steps,
+            residual: (y[l] - self.a * last_f[l] - b[l]).abs(),
+        }))
+    }
 }
 
 /// Solve the n diagonal equations Σ_ii = a·E[φ(√Σ_ii ξ)²] + b_ii.
@@ -342,7 +395,28 @@ fn solve_all<T: Real>(
             .with_min_len(4)
             .map(|(i, (grow, mut outs))| {
                 let (mut max_res, mut max_c, mut max_it, mut sum_it) = (0f64, 0f64, 0usize, 0usize);
-                for j in 0..=i {
+                let mut record =
+                    |j: usize, s: &Solved, outs: &mut [Option<ndarray::ArrayViewMut1<f64>>; 3]| {
+                        max_res = max_res.max(s.residual);
+                        max_c = max_c.max(a * s.fdot);
+                        max_it = max_it.max(s.iterations);
+                        sum_it += s.iterations;
+                        let vals = assemble(s, grow[j]);
+                        for (o, v) in outs.iter_mut().zip(vals) {
+                            if let Some(o) = o {
+                                o[j] = v;
+                            }
+                        }
+                    };
+                let full = i / BLOCK;
+                for blk in 0..full {
+                    let bvals: [f64; BLOCK] =
+                        std::array::from_fn(|l| b_of_gram(grow[blk * BLOCK + l]));
+                    for (l, s) in map.solve_block(i, blk, &bvals)?.iter().enumerate() {
+                        record(blk * BLOCK + l, s, &mut outs);
+                    }
+                }
+                for j in full * BLOCK..=i {
                     let s = if i == j {
                         let (f, fdot) = dual.eval(i, i, diag[i], diag[i], diag[i], true);
                         Solved {
@@ -355,16 +429,7 @@ fn solve_all<T: Real>(
                     } else {
                         map.solve(i, j, b_of_gram(grow[j]))?
                     };
-                    max_res = max_res.max(s.residual);
-                    max_c = max_c.max(a * s.fdot);
-                    max_it = max_it.max(s.iterations);
-                    sum_it += s.iterations;
-                    let vals = assemble(&s, grow[j]);
-                    for (o, v) in outs.iter_mut().zip(vals) {
-                        if let Some(o) = o {
-                            o[j] = v;
-                        }
-                    }
+                    record(j, &s, &mut outs);
                 }
                 progress.advance(i as u64 + 1);
                 Ok((max_res, max_c, max_it, sum_it))

@@ -17,7 +17,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 pub use anderson::{anderson, AndersonParams};
-pub use newton::{newton_bracketed, newton_in_bracket, NewtonParams};
+pub use newton::{newton_bracketed, newton_in_bracket, newton_lanes, NewtonParams};
 
 use crate::{Error, Result};
 

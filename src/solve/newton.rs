@@ -157,3 +157,77 @@ where
         contraction: track.contraction(),
     })
 }
+
+/// [`newton_in_bracket`] on `L` independent equations in lockstep: `f_df` evaluates all lanes at once (so a
+/// vectorized evaluator serves every lane), each lane keeps its own bracket and stops on its own test; lanes
+/// that have stopped are evaluated again at their final point. Returns the roots and the largest number of
+/// steps any lane took.
+pub fn newton_lanes<const L: usize, F>(
+    mut f_df: F,
+    lo: &[f64; L],
+    hi: &[f64; L],
+    negative_at_lo: bool,
+    x0: &[f64; L],
+    params: &NewtonParams,
+) -> Result<([f64; L], usize)>
+where
+    F: FnMut(&[f64; L]) -> ([f64; L], [f64; L]),
+{
+    let method = "bracketed Newton (lanes)";
+    let (mut a, mut b) = (*lo, *hi);
+    let mut x = [0.0; L];
+    for l in 0..L {
+        x[l] = if x0[l].is_finite() {
+            x0[l].clamp(a[l], b[l])
+        } else {
+            0.5 * (a[l] + b[l])
+        };
+    }
+    let mut last_abs = [f64::INFINITY; L];
+    let mut done = [false; L];
+    let mut steps = 0;
+    for it in 1..=params.max_iter {
+        let (fx, dfx) = f_df(&x);
+        for l in 0..L {
+            if done[l] {
+                continue;
+            }
+            steps = it;
+            if !fx[l].is_finite() {
+                return Err(Error::Diverged {
+                    method,
+                    iterations: it,
+                    residual: fx[l].abs(),
+                    contraction: None,
+                });
+            }
+            if fx[l].abs() <= params.tol || b[l] - a[l] <= params.xtol * (1.0 + x[l].abs()) {
+                done[l] = true;
+                continue;
+            }
+            if (fx[l] < 0.0) == negative_at_lo {
+                a[l] = x[l];
+            } else {
+                b[l] = x[l];
+            }
+            let newton = x[l] - fx[l] / dfx[l];
+            let good = fx[l].abs() <= 0.5 * last_abs[l] || it == 1;
+            last_abs[l] = fx[l].abs();
+            x[l] = if dfx[l] != 0.0 && newton.is_finite() && newton > a[l] && newton < b[l] && good
+            {
+                newton
+            } else {
+                0.5 * (a[l] + b[l])
+            };
+        }
+        if done.iter().all(|&d| d) {
+            return Ok((x, steps));
+        }
+    }
+    Err(Error::NotConverged {
+        method,
+        iterations: params.max_iter,
+        residual: last_abs.iter().copied().fold(0.0, f64::max),
+        contraction: None,
+    })
+}
