@@ -8,7 +8,7 @@
 use std::collections::VecDeque;
 use std::time::Instant;
 
-use super::{max_abs_diff, start_scale, ResidualTrack, SolveReport};
+use super::{check_max_iter, max_abs_diff, start_scale, ResidualTrack, SolveReport};
 use crate::{Error, Result};
 
 /// Checked settings of [`anderson`].
@@ -38,18 +38,11 @@ impl AndersonParams {
             });
         }
         crate::error::check_positive("tol", tol)?;
-        if max_iter == 0 {
-            return Err(Error::InvalidParameter {
-                name: "max_iter",
-                value: 0.0,
-                requirement: "at least one iteration",
-            });
-        }
         Ok(AndersonParams {
             memory,
             damping,
             tol,
-            max_iter,
+            max_iter: check_max_iter(max_iter)?,
         })
     }
 }

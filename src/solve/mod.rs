@@ -46,14 +46,10 @@ impl FixedPointParams {
     /// Checked: `tol` > 0 and finite, `max_iter` ≥ 1.
     pub fn new(tol: f64, max_iter: usize) -> Result<Self> {
         crate::error::check_positive("tol", tol)?;
-        if max_iter == 0 {
-            return Err(Error::InvalidParameter {
-                name: "max_iter",
-                value: 0.0,
-                requirement: "at least one iteration",
-            });
-        }
-        Ok(FixedPointParams { tol, max_iter })
+        Ok(FixedPointParams {
+            tol,
+            max_iter: check_max_iter(max_iter)?,
+        })
     }
     pub fn tol(&self) -> f64 {
         self.tol
@@ -71,6 +67,17 @@ impl Default for FixedPointParams {
             max_iter: 10_000,
         }
     }
+}
+
+pub(crate) fn check_max_iter(max_iter: usize) -> Result<usize> {
+    if max_iter == 0 {
+        return Err(Error::InvalidParameter {
+            name: "max_iter",
+            value: 0.0,
+            requirement: "at least one iteration",
+        });
+    }
+    Ok(max_iter)
 }
 
 /// Residual history that estimates the contraction factor and detects divergence.

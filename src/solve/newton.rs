@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use super::{ResidualTrack, SolveReport};
+use super::{check_max_iter, SolveReport};
 use crate::{Error, Result};
 
 /// Stopping rule of [`newton_bracketed`]: |f(x)| ≤ `tol` or a bracket narrower than `xtol`·(1 + |x|), at most
@@ -19,17 +19,10 @@ impl NewtonParams {
     pub fn new(tol: f64, xtol: f64, max_iter: usize) -> Result<Self> {
         crate::error::check_positive("tol", tol)?;
         crate::error::check_positive("xtol", xtol)?;
-        if max_iter == 0 {
-            return Err(Error::InvalidParameter {
-                name: "max_iter",
-                value: 0.0,
-                requirement: "at least one iteration",
-            });
-        }
         Ok(NewtonParams {
             tol,
             xtol,
-            max_iter,
+            max_iter: check_max_iter(max_iter)?,
         })
     }
 }
@@ -46,6 +39,7 @@ impl Default for NewtonParams {
 }
 
 /// A root of f in the bracket [lo, hi] (f(lo)·f(hi) ≤ 0), starting from `x0` (clamped into the bracket).
+/// The report's contraction factor is `None`: Newton converges quadratically, not linearly.
 /// `f_df(x)` returns (f(x), f′(x)). A Newton step is taken when it stays strictly inside the current bracket
 /// and the previous step shrank |f| by at least half; otherwise the step bisects. Converges for any
 /// continuous f with a sign change; quadratically near a simple root.
@@ -101,61 +95,28 @@ where
     F: FnMut(f64) -> (f64, f64),
 {
     let start = Instant::now();
-    let method = "bracketed Newton";
-    let (mut a, mut b) = (lo, hi);
-    let report = |it: usize, r: f64, track: &ResidualTrack| SolveReport {
-        iterations: it,
-        residual: r,
-        contraction: track.contraction(),
-        seconds: start.elapsed().as_secs_f64(),
-    };
-    let mut track = ResidualTrack::default();
-    let neg_at_a = negative_at_lo;
-    let mut x = if x0.is_finite() {
-        x0.clamp(a, b)
-    } else {
-        0.5 * (a + b)
-    };
-    let mut last_abs = f64::INFINITY;
-    for it in 1..=params.max_iter {
-        let (fx, dfx) = f_df(x);
-        if !fx.is_finite() {
-            return Err(Error::Diverged {
-                method,
-                iterations: it,
-                residual: fx.abs(),
-                contraction: track.contraction(),
-            });
-        }
-        track.push(fx.abs());
-        if fx.abs() <= params.tol || b - a <= params.xtol * (1.0 + x.abs()) {
-            return Ok((x, report(it, fx.abs(), &track)));
-        }
-        if (fx < 0.0) == neg_at_a {
-            a = x;
-        } else {
-            b = x;
-        }
-        let newton = x - fx / dfx;
-        let good_progress = fx.abs() <= 0.5 * last_abs;
-        last_abs = fx.abs();
-        x = if dfx != 0.0
-            && newton.is_finite()
-            && newton > a
-            && newton < b
-            && (good_progress || it == 1)
-        {
-            newton
-        } else {
-            0.5 * (a + b)
-        };
-    }
-    Err(Error::NotConverged {
-        method,
-        iterations: params.max_iter,
-        residual: last_abs,
-        contraction: track.contraction(),
-    })
+    let mut residual = f64::NAN;
+    let (x, steps) = newton_lanes(
+        |x: &[f64; 1]| {
+            let (f, df) = f_df(x[0]);
+            residual = f.abs();
+            ([f], [df])
+        },
+        &[lo],
+        &[hi],
+        negative_at_lo,
+        &[x0],
+        params,
+    )?;
+    Ok((
+        x[0],
+        SolveReport {
+            iterations: steps,
+            residual,
+            contraction: None,
+            seconds: start.elapsed().as_secs_f64(),
+        },
+    ))
 }
 
 /// [`newton_in_bracket`] on `L` independent equations in lockstep: `f_df` evaluates all lanes at once (so a
