@@ -122,7 +122,9 @@ where
 /// [`newton_in_bracket`] on `L` independent equations in lockstep: `f_df` evaluates all lanes at once (so a
 /// vectorized evaluator serves every lane), each lane keeps its own bracket and stops on its own test; lanes
 /// that have stopped are evaluated again at their final point. Returns the roots and the largest number of
-/// steps any lane took.
+/// steps any lane took. The lane update is branch-free so that it vectorizes with the evaluator it is inlined
+/// into.
+#[inline(always)]
 pub fn newton_lanes<const L: usize, F>(
     mut f_df: F,
     lo: &[f64; L],
@@ -144,45 +146,42 @@ where
             0.5 * (a[l] + b[l])
         };
     }
+    // |f| at the previous step; ∞ lets the first Newton step through.
     let mut last_abs = [f64::INFINITY; L];
     let mut done = [false; L];
-    let mut steps = 0;
     for it in 1..=params.max_iter {
         let (fx, dfx) = f_df(&x);
+        let mut bad = None;
+        let mut all_done = true;
         for l in 0..L {
-            if done[l] {
-                continue;
+            let (f, af) = (fx[l], fx[l].abs());
+            if !done[l] && !f.is_finite() {
+                bad = Some(af);
             }
-            steps = it;
-            if !fx[l].is_finite() {
-                return Err(Error::Diverged {
-                    method,
-                    iterations: it,
-                    residual: fx[l].abs(),
-                    contraction: None,
-                });
-            }
-            if fx[l].abs() <= params.tol || b[l] - a[l] <= params.xtol * (1.0 + x[l].abs()) {
-                done[l] = true;
-                continue;
-            }
-            if (fx[l] < 0.0) == negative_at_lo {
-                a[l] = x[l];
-            } else {
-                b[l] = x[l];
-            }
-            let newton = x[l] - fx[l] / dfx[l];
-            let good = fx[l].abs() <= 0.5 * last_abs[l] || it == 1;
-            last_abs[l] = fx[l].abs();
-            x[l] = if dfx[l] != 0.0 && newton.is_finite() && newton > a[l] && newton < b[l] && good
-            {
-                newton
-            } else {
-                0.5 * (a[l] + b[l])
-            };
+            let stop = af <= params.tol || b[l] - a[l] <= params.xtol * (1.0 + x[l].abs());
+            let active = !done[l] & !stop;
+            let move_lo = (f < 0.0) == negative_at_lo;
+            a[l] = if active & move_lo { x[l] } else { a[l] };
+            b[l] = if active & !move_lo { x[l] } else { b[l] };
+            let newton = x[l] - f / dfx[l];
+            // Comparisons are false for NaN, so a zero derivative or an overflow bisects.
+            let take = (af <= 0.5 * last_abs[l]) & (newton > a[l]) & (newton < b[l]);
+            let next = if take { newton } else { 0.5 * (a[l] + b[l]) };
+            x[l] = if active { next } else { x[l] };
+            last_abs[l] = if active { af } else { last_abs[l] };
+            done[l] |= stop;
+            all_done &= done[l];
         }
-        if done.iter().all(|&d| d) {
-            return Ok((x, steps));
+        if let Some(residual) = bad {
+            return Err(Error::Diverged {
+                method,
+                iterations: it,
+                residual,
+                contraction: None,
+            });
+        }
+        if all_done {
+            return Ok((x, it));
         }
     }
     Err(Error::NotConverged {
