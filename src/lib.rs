@@ -8,6 +8,7 @@
 //! (§2, §3, …) in the documentation refer to it. Data matrices are n×p with one sample per row.
 
 pub mod activation;
+pub(crate) mod buffer;
 pub mod eigen;
 pub mod error;
 pub mod kernel;

@@ -97,7 +97,7 @@ pub fn check_data(x: ArrayView2<f64>) -> Result<()> {
 /// matrix product on all threads. The strict upper triangle is left zero.
 pub fn gram_lower(x: ArrayView2<f64>) -> Array2<f64> {
     let (n, p) = x.dim();
-    let mut g = Array2::<f64>::zeros((n, n));
+    let mut g = crate::buffer::zeroed_matrix::<f64>(n, n);
     let xs = x.as_standard_layout();
     // SAFETY: `xs` is a standard-layout n×p buffer and `g` an owned n×n buffer; both views live only in this
     // scope and do not alias.
