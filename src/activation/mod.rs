@@ -10,6 +10,7 @@
 //! (`relu`, `lrelu:1.3,-0.4`, `hardtanh:0.7,1.1`, …); user functions come in through [`Custom`].
 
 mod builtin;
+pub(crate) mod chebyshev;
 mod custom;
 mod dual;
 pub mod gauss;

@@ -12,9 +12,8 @@
 use std::f64::consts::PI;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use rayon::prelude::*;
-
 use super::fastmath::{acos_block, asin_block};
+use crate::activation::chebyshev::eval_many;
 use crate::activation::hermite::coefficients_and_second_moment;
 use crate::activation::{
     dual_kernel, dual_kernel_derivative, snap_correlation, Activation, ActivationRef, ClosedFamily,
@@ -28,6 +27,10 @@ const FRAC_1_2PI: f64 = 0.5 / PI;
 pub const MEHLER_TOLERANCE: f64 = 1e-13;
 /// The largest number of Hermite terms per sample.
 pub const MEHLER_MAX_TERMS: usize = 256;
+
+/// Relative accuracy asked of the Chebyshev fit of the coefficient rows over the samples' scales (see
+/// [`crate::activation::chebyshev`]); the rows are computed one by one when the fit does not reach it.
+const ROW_FIT_TOLERANCE: f64 = 1e-15;
 
 /// Entries evaluated together by [`LayerDual::eval_block`]: samples j in blocks of this many.
 pub const BLOCK: usize = 8;
@@ -69,10 +72,12 @@ impl SeriesTable {
             .iter()
             .fold((f64::INFINITY, 0f64), |(lo, hi), &v| (lo.min(v), hi.max(v)));
         let terms = probe(lo.max(0.0).sqrt()).max(probe(hi.sqrt())).max(3);
-        let rows: Vec<Vec<f64>> = variances
-            .par_iter()
-            .map(|&v| coefficients_and_second_moment(&f, kinks, v.max(0.0).sqrt(), terms))
-            .collect();
+        let scales: Vec<f64> = variances.iter().map(|v| v.max(0.0).sqrt()).collect();
+        let rows = eval_many(
+            |s| coefficients_and_second_moment(&f, kinks, s, terms),
+            &scales,
+            ROW_FIT_TOLERANCE,
+        );
         let n = rows.len();
         let mut coef = Vec::with_capacity(n * terms);
         let mut second = Vec::with_capacity(n);
@@ -115,54 +120,134 @@ impl SeriesTable {
         bound <= MEHLER_TOLERANCE || bound * rho.abs().powi(self.terms as i32) <= MEHLER_TOLERANCE
     }
 
+    /// How many leading terms meet the tolerance at every correlation |ρ| ≤ r: the omitted part is at most
+    /// r^K·√(Σ_{k≥K}a_{ik}² Σ_{k≥K}a_{jk}²) ≤ r^K·√(E_iE_j) (Cauchy–Schwarz and Parseval), so
+    /// K = ⌈ln(tol)/ln r⌉ terms suffice; all terms (and the check of [`bound_holds`](Self::bound_holds)) when
+    /// that is not fewer.
+    #[inline(always)]
+    fn terms_for(&self, r: f64) -> usize {
+        if r < 1.0 {
+            let k = (MEHLER_TOLERANCE.ln() / r.ln()).ceil();
+            if k < self.terms as f64 {
+                return (k as usize).max(1);
+            }
+        }
+        self.terms
+    }
+
     /// Mehler's sum for (i, j) at correlation ρ, or `None` when its truncation bound is not met.
     #[inline]
     fn eval(&self, i: usize, j: usize, rho: f64) -> Option<f64> {
-        if !self.bound_holds(i, j, rho) {
+        let terms = self.terms_for(rho.abs());
+        if terms == self.terms && !self.bound_holds(i, j, rho) {
             return None;
         }
-        let (a, b) = (self.row(i), self.row(j));
+        let (a, b) = (&self.row(i)[..terms], &self.row(j)[..terms]);
         let mut acc = 0.0f64;
-        for k in (0..self.terms).rev() {
+        for k in (0..terms).rev() {
             acc = acc * rho + a[k] * b[k];
         }
         Some(acc)
     }
 
-    /// Mehler's sums for (i, j) with j in block `b`, without the bound check.
-    #[inline]
-    fn eval_block(&self, i: usize, b: usize, rho: &[f64; BLOCK]) -> [f64; BLOCK] {
-        let ai = self.row(i);
-        let blk = &self.blocks[b * self.terms * BLOCK..(b + 1) * self.terms * BLOCK];
-        #[cfg(target_arch = "x86_64")]
-        if self.fma {
-            // SAFETY: the CPU supports AVX2 and FMA (checked when the table was built).
-            return unsafe { horner_block_fma(ai, blk, rho) };
+    /// The first `terms` terms of row i and of block b's interleaved stream.
+    #[inline(always)]
+    fn leading(&self, i: usize, b: usize, terms: usize) -> Leading<'_> {
+        Leading {
+            row: &self.row(i)[..terms],
+            block: &self.blocks[b * self.terms * BLOCK..(b * self.terms + terms) * BLOCK],
         }
-        horner_block::<false>(ai, blk, rho)
     }
 }
 
-/// Σ_k ai[k]·blk[k, l]·ρ_l^k for the lanes l of one block, by Horner's rule with independent lanes.
+/// The leading terms of one Mehler sum over a block: a_{ik} and the interleaved a_{jk}, k < K.
+#[derive(Clone, Copy)]
+struct Leading<'a> {
+    row: &'a [f64],
+    block: &'a [f64],
+}
+
+impl Leading<'_> {
+    const EMPTY: Leading<'static> = Leading {
+        row: &[],
+        block: &[],
+    };
+}
+
+/// One Horner step acc ← acc·ρ + a_{ik}·a_{jk} on every lane.
 #[inline(always)]
-fn horner_block<const FMA: bool>(ai: &[f64], blk: &[f64], rho: &[f64; BLOCK]) -> [f64; BLOCK] {
-    let mut acc = [0.0f64; BLOCK];
-    for (c, col) in ai.iter().zip(blk.chunks_exact(BLOCK)).rev() {
-        for l in 0..BLOCK {
-            acc[l] = if FMA {
-                acc[l].mul_add(rho[l], c * col[l])
-            } else {
-                acc[l] * rho[l] + c * col[l]
-            };
-        }
+fn horner_step<const FMA: bool>(acc: &mut [f64; BLOCK], rho: &[f64; BLOCK], c: f64, col: &[f64]) {
+    for l in 0..BLOCK {
+        acc[l] = if FMA {
+            acc[l].mul_add(rho[l], c * col[l])
+        } else {
+            acc[l] * rho[l] + c * col[l]
+        };
     }
-    acc
+}
+
+/// Two Mehler sums Σ_k a_{ik}a_{jk}ρ_l^k over one block (σ and σ′), by Horner's rule with the two sums and
+/// the lanes as independent chains.
+#[inline(always)]
+fn horner_pair<const FMA: bool>(
+    u: Leading,
+    v: Leading,
+    rho: &[f64; BLOCK],
+) -> ([f64; BLOCK], [f64; BLOCK]) {
+    let (mut acc_u, mut acc_v) = ([0.0f64; BLOCK], [0.0f64; BLOCK]);
+    let common = u.row.len().min(v.row.len());
+    for (c, col) in u.row[common..]
+        .iter()
+        .zip(u.block[common * BLOCK..].chunks_exact(BLOCK))
+        .rev()
+    {
+        horner_step::<FMA>(&mut acc_u, rho, *c, col);
+    }
+    for (c, col) in v.row[common..]
+        .iter()
+        .zip(v.block[common * BLOCK..].chunks_exact(BLOCK))
+        .rev()
+    {
+        horner_step::<FMA>(&mut acc_v, rho, *c, col);
+    }
+    let us = u.row[..common]
+        .iter()
+        .zip(u.block[..common * BLOCK].chunks_exact(BLOCK));
+    let vs = v.row[..common]
+        .iter()
+        .zip(v.block[..common * BLOCK].chunks_exact(BLOCK));
+    for ((cu, colu), (cv, colv)) in us.zip(vs).rev() {
+        horner_step::<FMA>(&mut acc_u, rho, *cu, colu);
+        horner_step::<FMA>(&mut acc_v, rho, *cv, colv);
+    }
+    (acc_u, acc_v)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn horner_block_fma(ai: &[f64], blk: &[f64], rho: &[f64; BLOCK]) -> [f64; BLOCK] {
-    horner_block::<true>(ai, blk, rho)
+unsafe fn horner_pair_fma(
+    u: Leading,
+    v: Leading,
+    rho: &[f64; BLOCK],
+) -> ([f64; BLOCK], [f64; BLOCK]) {
+    horner_pair::<true>(u, v, rho)
+}
+
+/// [`horner_pair`] compiled for AVX2 and FMA when the CPU has them.
+#[inline(always)]
+fn mehler_pair(
+    fma: bool,
+    u: Leading,
+    v: Leading,
+    rho: &[f64; BLOCK],
+) -> ([f64; BLOCK], [f64; BLOCK]) {
+    #[cfg(target_arch = "x86_64")]
+    if fma {
+        // SAFETY: `fma` is true only when the CPU supports AVX2 and FMA.
+        return unsafe { horner_pair_fma(u, v, rho) };
+    }
+    let _ = fma;
+    horner_pair::<false>(u, v, rho)
 }
 
 enum Mode {
@@ -343,17 +428,25 @@ impl LayerDual {
                 (cij[l] / d).clamp(-1.0, 1.0)
             };
         }
-        let mut k = value.eval_block(i, b, &rho);
-        let mut kd = match (derivative, dtable) {
-            (true, Some(t)) => t.eval_block(i, b, &rho),
-            _ => [0.0; BLOCK],
-        };
-        for l in 0..BLOCK {
-            let j = b * BLOCK + l;
-            let ok_k = value.bound_holds(i, j, rho[l]);
-            let ok_kd = !derivative || dtable.as_ref().is_none_or(|t| t.bound_holds(i, j, rho[l]));
-            if !(ok_k && ok_kd) {
-                (k[l], kd[l]) = self.eval(i, j, vi, vj[l], cij[l], derivative);
+        let rmax = rho.iter().fold(0f64, |m, r| m.max(r.abs()));
+        let table_d = dtable.as_deref().filter(|_| derivative);
+        let terms_k = value.terms_for(rmax);
+        let terms_d = table_d.map_or(0, |t| t.terms_for(rmax));
+        let (mut k, mut kd) = mehler_pair(
+            value.fma,
+            value.leading(i, b, terms_k),
+            table_d.map_or(Leading::EMPTY, |t| t.leading(i, b, terms_d)),
+            &rho,
+        );
+        let truncated = terms_k < value.terms && table_d.is_none_or(|t| terms_d < t.terms);
+        if !truncated {
+            for l in 0..BLOCK {
+                let j = b * BLOCK + l;
+                let ok_k = value.bound_holds(i, j, rho[l]);
+                let ok_kd = table_d.is_none_or(|t| t.bound_holds(i, j, rho[l]));
+                if !(ok_k && ok_kd) {
+                    (k[l], kd[l]) = self.eval(i, j, vi, vj[l], cij[l], derivative);
+                }
             }
         }
         (k, kd)
