@@ -17,15 +17,19 @@
 //! independent: one triangle, rows in parallel. [`deq_kernels_reference`] keeps the outer iteration over whole
 //! matrices as the reference path.
 
+mod start;
+
 use std::time::Instant;
 
 use ndarray::{Array2, ArrayView2, Axis};
 use rayon::prelude::*;
 use serde::Serialize;
 
+use self::start::ReluFamilyStart;
 use super::{
     check_data, gram_lower, mirror_lower_to_upper, LayerDual, NoProgress, Progress, Real, BLOCK,
 };
+use crate::activation::chebyshev::VectorInterpolant;
 use crate::activation::{
     dual_kernel, require_derivative, Activation, ActivationRef, Centered, Cov2, ScaleMoments,
 };
@@ -188,11 +192,22 @@ pub struct ImplicitReport {
     pub seconds: f64,
 }
 
-/// The entry equation y = a·F(y) + b shared by both models.
-struct EntryMap<'a> {
+/// Which model's outputs to assemble from a solved entry.
+#[derive(Clone, Copy)]
+enum Model {
+    Deq { sigma_b2: f64, train_b: bool },
+    FengKolter,
+}
+
+/// The entry equation y = a·F(y) + b(g) shared by both models, g = x_iᵀx_j.
+struct EntryMap<'a, B> {
     dual: &'a LayerDual,
     a: f64,
     diag: &'a [f64],
+    b_of_gram: B,
+    model: Model,
+    /// Tabulated starts for the ReLU family, with √Σ_ii per sample.
+    start: Option<(ReluFamilyStart, Vec<f64>)>,
 }
 
 /// One solved entry: y = Σ*_ij, F(y), Ḟ(y), Newton steps, residual.
@@ -204,14 +219,58 @@ struct Solved {
     residual: f64,
 }
 
-impl EntryMap<'_> {
+/// Largest residual, contraction factor and Newton steps over a set of entries, and the sum of steps.
+#[derive(Clone, Copy, Default)]
+struct EntryStats {
+    max_residual: f64,
+    contraction: f64,
+    max_iterations: usize,
+    sum_iterations: usize,
+}
+
+impl EntryStats {
+    fn record(&mut self, a: f64, s: &Solved) {
+        self.max_residual = self.max_residual.max(s.residual);
+        self.contraction = self.contraction.max(a * s.fdot);
+        self.max_iterations = self.max_iterations.max(s.iterations);
+        self.sum_iterations += s.iterations;
+    }
+    fn merge(mut self, o: EntryStats) -> EntryStats {
+        self.max_residual = self.max_residual.max(o.max_residual);
+        self.contraction = self.contraction.max(o.contraction);
+        self.max_iterations = self.max_iterations.max(o.max_iterations);
+        self.sum_iterations += o.sum_iterations;
+        self
+    }
+}
+
+/// The requested outputs, in the order their buffers are held.
+#[derive(Clone, Copy, PartialEq)]
+enum Output {
+    Nngp,
+    Ck,
+    Ntk,
+}
+
+impl<B: Fn(f64) -> f64 + Sync> EntryMap<'_, B> {
+    fn newton_params(&self, scale: f64) -> Result<NewtonParams> {
+        NewtonParams::new(1e-15 * (1.0 + scale), 4.0 * f64::EPSILON, 100)
+    }
+
+    #[inline]
     fn solve(&self, i: usize, j: usize, b: f64) -> Result<Solved> {
         let (vi, vj) = (self.diag[i], self.diag[j]);
         let eval = |y: f64| self.dual.eval(i, j, vi, vj, y, true);
         let bound = (vi * vj).sqrt();
-        let (f0, _) = eval(b.clamp(-bound, bound));
-        let x0 = (self.a * f0 + b).clamp(-bound, bound);
-        let params = NewtonParams::new(1e-15 * (1.0 + bound), 4.0 * f64::EPSILON, 100)?;
+        let x0 = match &self.start {
+            Some((table, sd)) => table.start(sd[i], sd[j], b),
+            None => {
+                // One Newton step from y = b.
+                let (f0, fd0) = eval(b.clamp(-bound, bound));
+                b + self.a * f0 / (1.0 - self.a * fd0)
+            }
+        }
+        .clamp(-bound, bound);
         let (y, rep) = newton_in_bracket(
             |y| {
                 let (f, fd) = eval(y);
@@ -221,7 +280,7 @@ impl EntryMap<'_> {
             bound,
             true,
             x0,
-            &params,
+            &self.newton_params(bound)?,
         )?;
         let (f, fdot) = eval(y);
         Ok(Solved {
@@ -235,27 +294,33 @@ impl EntryMap<'_> {
 
     /// [`solve`](Self::solve) for the entries (i, j), j = BLOCK·blk + l, in lockstep over the vectorized
     /// evaluator.
+    #[inline(always)]
     fn solve_block(&self, i: usize, blk: usize, b: &[f64; BLOCK]) -> Result<[Solved; BLOCK]> {
         let vi = self.diag[i];
         let vj: &[f64; BLOCK] = self.diag[blk * BLOCK..(blk + 1) * BLOCK]
             .try_into()
             .expect("block");
-        let mut bound = [0.0; BLOCK];
-        let mut start = [0.0; BLOCK];
-        for l in 0..BLOCK {
-            bound[l] = (vi * vj[l]).sqrt();
-            start[l] = b[l].clamp(-bound[l], bound[l]);
-        }
-        let (f0, _) = self.dual.eval_block(i, blk, vi, vj, &start, true);
+        let bound: [f64; BLOCK] = std::array::from_fn(|l| (vi * vj[l]).sqrt());
         let neg = bound.map(|v| -v);
-        let mut x0 = [0.0; BLOCK];
-        for l in 0..BLOCK {
-            x0[l] = (self.a * f0[l] + b[l]).clamp(-bound[l], bound[l]);
-        }
+        let x0: [f64; BLOCK] = match &self.start {
+            Some((table, sd)) => std::array::from_fn(|l| {
+                table
+                    .start(sd[i], sd[blk * BLOCK + l], b[l])
+                    .clamp(-bound[l], bound[l])
+            }),
+            None => {
+                // One Newton step from y = b.
+                let from: [f64; BLOCK] = std::array::from_fn(|l| b[l].clamp(-bound[l], bound[l]));
+                let (f0, fd0) = self.dual.eval_block(i, blk, vi, vj, &from, true);
+                std::array::from_fn(|l| {
+                    (b[l] + self.a * f0[l] / (1.0 - self.a * fd0[l])).clamp(-bound[l], bound[l])
+                })
+            }
+        };
         let scale = bound.iter().copied().fold(0.0, f64::max);
-        let params = NewtonParams::new(1e-15 * (1.0 + scale), 4.0 * f64::EPSILON, 100)?;
         let (mut last_f, mut last_fd) = ([0.0; BLOCK], [0.0; BLOCK]);
         let (y, steps) = newton_lanes(
+            #[inline(always)]
             |y: &[f64; BLOCK]| {
                 let (f, fd) = self.dual.eval_block(i, blk, vi, vj, y, true);
                 let mut h = [0.0; BLOCK];
@@ -271,7 +336,7 @@ impl EntryMap<'_> {
             &bound,
             true,
             &x0,
-            &params,
+            &self.newton_params(scale)?,
         )?;
         Ok(std::array::from_fn(|l| Solved {
             y: y[l],
@@ -281,9 +346,101 @@ impl EntryMap<'_> {
             residual: (y[l] - self.a * last_f[l] - b[l]).abs(),
         }))
     }
+
+    /// The value of `out` for a solved entry with Gram value g.
+    #[inline(always)]
+    fn assemble(&self, out: Output, s: &Solved, g: f64) -> f64 {
+        match (out, self.model) {
+            (Output::Nngp, _) => s.y,
+            (Output::Ck, _) => s.f,
+            (Output::Ntk, Model::Deq { sigma_b2, train_b }) => {
+                let denom = 1.0 - self.a * s.fdot;
+                if train_b {
+                    (s.f + sigma_b2 * g * s.fdot) / denom
+                } else {
+                    s.f / denom
+                }
+            }
+            (Output::Ntk, Model::FengKolter) => s.y / (1.0 - self.a * s.fdot),
+        }
+    }
+
+    /// Row i (j ≤ i) of every output; `rows[0]` holds the Gram row x_iᵀx_j on entry and is overwritten entry
+    /// by entry after it is read. Compiled for AVX2 as well, chosen at run time.
+    fn row(&self, i: usize, outs: &[Output], rows: &mut [&mut [f64]]) -> Result<EntryStats> {
+        #[cfg(target_arch = "x86_64")]
+        if super::simd_available() {
+            // SAFETY: the CPU supports AVX2 and FMA.
+            return unsafe { self.row_avx2(i, outs, rows) };
+        }
+        self.row_portable(i, outs, rows)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn row_avx2(
+        &self,
+        i: usize,
+        outs: &[Output],
+        rows: &mut [&mut [f64]],
+    ) -> Result<EntryStats> {
+        self.row_portable(i, outs, rows)
+    }
+
+    // The column index addresses every output row and the Gram row at once.
+    #[allow(clippy::needless_range_loop)]
+    #[inline(always)]
+    fn row_portable(
+        &self,
+        i: usize,
+        outs: &[Output],
+        rows: &mut [&mut [f64]],
+    ) -> Result<EntryStats> {
+        let mut stats = EntryStats::default();
+        let full = i / BLOCK;
+        for blk in 0..full {
+            let j0 = blk * BLOCK;
+            let g: [f64; BLOCK] = rows[0][j0..j0 + BLOCK].try_into().expect("block");
+            let bvals = g.map(&self.b_of_gram);
+            let solved = self.solve_block(i, blk, &bvals)?;
+            for (l, s) in solved.iter().enumerate() {
+                stats.record(self.a, s);
+                for (k, &o) in outs.iter().enumerate() {
+                    rows[k][j0 + l] = self.assemble(o, s, g[l]);
+                }
+            }
+        }
+        for j in full * BLOCK..=i {
+            let g = rows[0][j];
+            let s = if i == j {
+                let v = self.diag[i];
+                let (f, fdot) = self.dual.eval(i, i, v, v, v, true);
+                Solved {
+                    y: v,
+                    f,
+                    fdot,
+                    iterations: 0,
+                    residual: (v - self.a * f - (self.b_of_gram)(g)).abs(),
+                }
+            } else {
+                self.solve(i, j, (self.b_of_gram)(g))?
+            };
+            stats.record(self.a, &s);
+            for (k, &o) in outs.iter().enumerate() {
+                rows[k][j] = self.assemble(o, &s, g);
+            }
+        }
+        Ok(stats)
+    }
 }
 
-/// Solve the n diagonal equations Σ_ii = a·E[φ(√Σ_ii ξ)²] + b_ii.
+/// Solve the n diagonal equations Σ_ii = a·D(Σ_ii) + b_ii, D(v) = E[φ(√v ξ)²].
+///
+/// The solution grows with b_ii (dΣ/db = 1/(1 − aD′) > 0 inside the contraction region), so all of them lie
+/// between the solutions for the smallest and the largest b_ii. Those two are solved with D itself; for many
+/// samples D is then replaced on that interval by its Chebyshev interpolant when the fit meets 1e-15
+/// relative ([`crate::activation::chebyshev`]), and a solution that leaves the interval is solved again
+/// with D itself.
 fn solve_diagonal(
     act: &ActivationRef,
     a: f64,
@@ -291,38 +448,56 @@ fn solve_diagonal(
     model: &'static str,
     parameter: &'static str,
 ) -> Result<Vec<f64>> {
-    b.par_iter()
-        .map(|&bi| {
-            let mut s = [bi.max(0.0)];
-            fixed_point(
-                &mut s,
-                |x, out| {
-                    let v = x[0].max(0.0);
-                    out[0] = a * dual_kernel(
-                        act,
-                        &Cov2 {
-                            s11: v,
-                            s22: v,
-                            s12: v,
-                        },
-                    ) + bi;
-                },
-                &FixedPointParams::new(1e-15 * (1.0 + bi.abs()), 100_000)?,
-            )
-            .map_err(|e| contraction_error(e, model, parameter, a))?;
-            Ok(s[0])
-        })
-        .collect()
-}
-
-/// Which model's outputs to assemble from a solved entry.
-#[derive(Clone, Copy)]
-enum Model {
-    Deq { sigma_b2: f64, train_b: bool },
-    FengKolter,
+    let second = |v: f64| {
+        dual_kernel(
+            act,
+            &Cov2 {
+                s11: v,
+                s22: v,
+                s12: v,
+            },
+        )
+    };
+    let solve_one = |bi: f64, d: &dyn Fn(f64) -> f64| -> Result<f64> {
+        let mut s = [bi.max(0.0)];
+        fixed_point(
+            &mut s,
+            |x, out| out[0] = a * d(x[0].max(0.0)) + bi,
+            &FixedPointParams::new(1e-15 * (1.0 + bi.abs()), 100_000)?,
+        )
+        .map_err(|e| contraction_error(e, model, parameter, a))?;
+        Ok(s[0])
+    };
+    const DIRECT_BELOW: usize = 256;
+    let (bmin, bmax) = b
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| {
+            (l.min(v), h.max(v))
+        });
+    if b.len() > DIRECT_BELOW && bmin < bmax {
+        let (lo, hi) = (solve_one(bmin, &second)?, solve_one(bmax, &second)?);
+        if let Some(fit) = VectorInterpolant::fit(|v| vec![second(v)], lo, hi, 1e-15, 128) {
+            let interpolated = |v: f64| fit.eval(v)[0];
+            return b
+                .par_iter()
+                .map(|&bi| {
+                    let v = solve_one(bi, &interpolated)?;
+                    if v > lo && v < hi || bi == bmin || bi == bmax {
+                        Ok(v)
+                    } else {
+                        solve_one(bi, &second)
+                    }
+                })
+                .collect();
+        }
+    }
+    b.par_iter().map(|&bi| solve_one(bi, &second)).collect()
 }
 
 /// The common driver: diagonal, then every off-diagonal entry; writes the requested outputs.
+///
+/// Memory: the Gram matrix is computed into the first output's buffer and each entry overwrites its own Gram
+/// value, so the peak is one n×n f64 buffer per requested output (one if none is requested).
 #[allow(clippy::too_many_arguments)]
 fn solve_all<T: Real>(
     act: ActivationRef,
@@ -340,132 +515,72 @@ fn solve_all<T: Real>(
         "the implicit kernels (Newton on each entry needs E[φ′φ′])",
     )?;
     let n = x.nrows();
-    let g = gram_lower(x);
-    let gdiag: Vec<f64> = (0..n).map(|i| g[[i, i]]).collect();
-    let bdiag: Vec<f64> = gdiag.iter().map(|&v| b_of_gram(v)).collect();
+    let mut bufs = vec![gram_lower(x)];
+    let bdiag: Vec<f64> = (0..n).map(|i| b_of_gram(bufs[0][[i, i]])).collect();
     let diag = solve_diagonal(&act, a, &bdiag, names.0, names.1)?;
     let dual = LayerDual::new(act.clone(), &diag, true)?;
+    let relu_start = ReluFamilyStart::new(act.closed_family(), a)
+        .map(|t| (t, diag.iter().map(|v| v.max(0.0).sqrt()).collect()));
     let map = EntryMap {
         dual: &dual,
         a,
         diag: &diag,
+        b_of_gram,
+        model,
+        start: relu_start,
+    };
+    let outs: Vec<Output> = [
+        (which.nngp, Output::Nngp),
+        (which.ck, Output::Ck),
+        (which.ntk, Output::Ntk),
+    ]
+    .into_iter()
+    .filter_map(|(w, o)| w.then_some(o))
+    .collect();
+    bufs.extend((1..outs.len()).map(|_| crate::buffer::zeroed_matrix::<f64>(n, n)));
+    // Without any requested output the Gram buffer is still overwritten, with Σ*.
+    let outs_or_scratch = if outs.is_empty() {
+        vec![Output::Nngp]
+    } else {
+        outs.clone()
     };
 
-    // Outputs are allocated beside the Gram matrix, which is freed after the pass.
-    let want = [which.nngp, which.ck, which.ntk];
-    let mut extra: Vec<Option<Array2<f64>>> = want
-        .iter()
-        .map(|&w| w.then(|| Array2::<f64>::zeros((n, n))))
-        .collect();
-    let assemble = |s: &Solved, g: f64| -> [f64; 3] {
-        match model {
-            Model::Deq { sigma_b2, train_b } => {
-                let denom = 1.0 - a * s.fdot;
-                let mut ntk = s.f / denom;
-                if train_b {
-                    ntk += sigma_b2 * g * s.fdot / denom;
-                }
-                [s.y, s.f, ntk]
-            }
-            Model::FengKolter => [s.y, s.f, s.y / (1.0 - a * s.fdot)],
-        }
-    };
     progress.start((n * (n + 1) / 2) as u64);
-    let stats: Vec<Result<(f64, f64, usize, usize)>> = {
-        let rows: Vec<_> = extra
-            .iter_mut()
-            .map(|m| {
-                m.as_mut()
-                    .map(|m| m.axis_iter_mut(Axis(0)).collect::<Vec<_>>())
-            })
-            .collect();
-        let mut per_row: Vec<[Option<ndarray::ArrayViewMut1<f64>>; 3]> =
-            (0..n).map(|_| [None, None, None]).collect();
-        for (k, r) in rows.into_iter().enumerate() {
-            if let Some(r) = r {
-                for (i, row) in r.into_iter().enumerate() {
-                    per_row[i][k] = Some(row);
-                }
+    let stats = {
+        let mut per_row: Vec<Vec<&mut [f64]>> =
+            (0..n).map(|_| Vec::with_capacity(bufs.len())).collect();
+        for buf in bufs.iter_mut() {
+            let slice = buf.as_slice_mut().expect("standard layout");
+            for (i, row) in slice.chunks_mut(n).enumerate() {
+                per_row[i].push(&mut row[..=i]);
             }
         }
-        g.axis_iter(Axis(0))
+        per_row
             .into_par_iter()
-            .zip(per_row.into_par_iter())
             .enumerate()
             .with_min_len(4)
-            .map(|(i, (grow, mut outs))| {
-                let (mut max_res, mut max_c, mut max_it, mut sum_it) = (0f64, 0f64, 0usize, 0usize);
-                let mut record =
-                    |j: usize, s: &Solved, outs: &mut [Option<ndarray::ArrayViewMut1<f64>>; 3]| {
-                        max_res = max_res.max(s.residual);
-                        max_c = max_c.max(a * s.fdot);
-                        max_it = max_it.max(s.iterations);
-                        sum_it += s.iterations;
-                        let vals = assemble(s, grow[j]);
-                        for (o, v) in outs.iter_mut().zip(vals) {
-                            if let Some(o) = o {
-                                o[j] = v;
-                            }
-                        }
-                    };
-                let full = i / BLOCK;
-                for blk in 0..full {
-                    let bvals: [f64; BLOCK] =
-                        std::array::from_fn(|l| b_of_gram(grow[blk * BLOCK + l]));
-                    for (l, s) in map.solve_block(i, blk, &bvals)?.iter().enumerate() {
-                        record(blk * BLOCK + l, s, &mut outs);
-                    }
-                }
-                for j in full * BLOCK..=i {
-                    let s = if i == j {
-                        let (f, fdot) = dual.eval(i, i, diag[i], diag[i], diag[i], true);
-                        Solved {
-                            y: diag[i],
-                            f,
-                            fdot,
-                            iterations: 0,
-                            residual: (diag[i] - a * f - bdiag[i]).abs(),
-                        }
-                    } else {
-                        map.solve(i, j, b_of_gram(grow[j]))?
-                    };
-                    record(j, &s, &mut outs);
-                }
+            .map(|(i, mut rows)| {
+                let s = map.row(i, &outs_or_scratch, &mut rows)?;
                 progress.advance(i as u64 + 1);
-                Ok((max_res, max_c, max_it, sum_it))
+                Ok(s)
             })
-            .collect()
+            .try_reduce(EntryStats::default, |x, y| Ok(x.merge(y)))?
     };
     progress.finish();
-    drop(g);
-    let (mut max_res, mut max_c, mut max_it, mut sum_it) = (0f64, 0f64, 0usize, 0usize);
-    for s in stats {
-        let (r, c, it, sit) = s?;
-        max_res = max_res.max(r);
-        max_c = max_c.max(c);
-        max_it = max_it.max(it);
-        sum_it += sit;
-    }
-    if max_c >= 1.0 {
+    if stats.contraction >= 1.0 {
         return Err(Error::OutsideContraction {
             model: names.0,
-            factor: max_c,
+            factor: stats.contraction,
             parameter: names.1,
-            max_safe: a / max_c,
+            max_safe: a / stats.contraction,
         });
     }
-    let mut outs: Vec<Option<Array2<T>>> = extra
-        .into_iter()
-        .map(|m| {
-            m.map(|mut m| {
-                mirror_lower_to_upper(&mut m);
-                super::into_real(m)
-            })
-        })
-        .collect();
-    let ntk = outs.pop().flatten();
-    let ck = outs.pop().flatten();
-    let nngp = outs.pop().flatten();
+    let mut matrices: Vec<Option<Array2<T>>> = vec![None, None, None];
+    for (o, mut m) in outs.iter().zip(bufs) {
+        mirror_lower_to_upper(&mut m);
+        matrices[*o as usize] = Some(super::into_real(m));
+    }
+    let [nngp, ck, ntk]: [Option<Array2<T>>; 3] = matrices.try_into().expect("three slots");
     let off = (n * (n - 1) / 2).max(1);
     Ok(ImplicitKernels {
         nngp,
@@ -474,10 +589,10 @@ fn solve_all<T: Real>(
         report: ImplicitReport {
             tau_star: None,
             centering: 0.0,
-            max_residual: max_res,
-            contraction: max_c,
-            max_iterations: max_it,
-            mean_iterations: sum_it as f64 / off as f64,
+            max_residual: stats.max_residual,
+            contraction: stats.contraction,
+            max_iterations: stats.max_iterations,
+            mean_iterations: stats.sum_iterations as f64 / off as f64,
             quadrature_fallbacks: dual.fallbacks(),
             seconds: start.elapsed().as_secs_f64(),
         },
