@@ -1,31 +1,32 @@
-//! Large zero-initialized matrices: on Linux the allocation is marked for transparent huge pages before it is
-//! first touched, and it is touched (zeroed) on all threads, so that an n×n kernel matrix of several GB costs
-//! one parallel pass over memory instead of millions of 4 KiB page faults.
+//! Large zero-initialized matrices. The memory comes zeroed from the operating system (no pass of our own), is
+//! marked for transparent huge pages on Linux before anything touches it, and is first touched by whatever
+//! fills it — on all threads — so that an n×n kernel matrix of several GB costs 2 MiB page faults spread over
+//! the workers instead of millions of 4 KiB ones on one thread.
 
 use ndarray::Array2;
-use rayon::prelude::*;
 
 /// Below this many bytes the plain allocator is used.
 const LARGE: usize = 1 << 24;
 
-/// An r×c matrix of `T::default()` (zero for floats), in standard layout.
-pub fn zeroed_matrix<T: Copy + Default + Send + Sync>(rows: usize, cols: usize) -> Array2<T> {
+/// An r×c matrix of zeros, in standard layout.
+pub fn zeroed_matrix<T: crate::Real>(rows: usize, cols: usize) -> Array2<T> {
     let len = rows.checked_mul(cols).expect("matrix size overflows usize");
     let bytes = len * std::mem::size_of::<T>();
     if bytes < LARGE {
         return Array2::from_elem((rows, cols), T::default());
     }
-    let mut v: Vec<T> = Vec::with_capacity(len);
-    advise_huge_pages(v.as_mut_ptr() as *mut u8, bytes);
-    v.spare_capacity_mut()
-        .par_chunks_mut(1 << 16)
-        .for_each(|c| {
-            for x in c {
-                x.write(T::default());
-            }
-        });
-    // SAFETY: every element of the capacity was initialized above.
-    unsafe { v.set_len(len) };
+    let layout =
+        std::alloc::Layout::array::<T>(len).expect("matrix size overflows the address space");
+    // SAFETY: the layout has non-zero size; all-zero bits are 0.0 for f32 and f64 (the only `Real` types), so the
+    // zeroed allocation is a valid [T; len], and the Vec takes ownership with the same layout.
+    let v = unsafe {
+        let ptr = std::alloc::alloc_zeroed(layout);
+        if ptr.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        advise_huge_pages(ptr, bytes);
+        Vec::from_raw_parts(ptr as *mut T, len, len)
+    };
     Array2::from_shape_vec((rows, cols), v).expect("length matches shape")
 }
 
