@@ -35,6 +35,15 @@ pub enum Error {
     #[error("shape mismatch: {what}")]
     Shape { what: String },
 
+    /// A matrix that should be symmetric and is not.
+    #[error("matrix is not symmetric: entries ({i}, {j}) and ({j}, {i}) differ by {difference:e}, more than the tolerance {tolerance:e} (1e-10·max|a|); symmetrize it, e.g. (A + Aᵀ)/2")]
+    NotSymmetric {
+        i: usize,
+        j: usize,
+        difference: f64,
+        tolerance: f64,
+    },
+
     /// A 2×2 covariance that is not positive semi-definite.
     #[error("covariance [[{s11}, {s12}], [{s12}, {s22}]] is not positive semi-definite (need s11 ≥ 0, s22 ≥ 0, s12² ≤ s11·s22)")]
     NotPsd { s11: f64, s22: f64, s12: f64 },

@@ -13,10 +13,13 @@ pub mod eigen;
 pub mod error;
 pub mod kernel;
 pub mod npy;
+pub mod plot;
+pub mod real;
 pub mod rmt;
 pub mod solve;
 
 pub use error::{Error, Result};
+pub use real::Real;
 
 #[cfg(feature = "openblas")]
 extern crate openblas_src;

@@ -36,6 +36,25 @@ pub fn read_matrix(path: &Path) -> Result<Array2<f64>> {
     }
 }
 
+/// Read a 1-D `.npy` of f64 or f32 as f64.
+pub fn read_vector(path: &Path) -> Result<Array1<f64>> {
+    let open = || {
+        File::open(path)
+            .map(BufReader::new)
+            .map_err(|e| io_err(path, e))
+    };
+    match Array1::<f64>::read_npy(open()?) {
+        Ok(a) => Ok(a),
+        Err(first) => match Array1::<f32>::read_npy(open()?) {
+            Ok(a) => Ok(a.mapv(f64::from)),
+            Err(_) => Err(io_err(
+                path,
+                format!("not a 1-D little-endian f64/f32 .npy array ({first})"),
+            )),
+        },
+    }
+}
+
 /// Read a 1-D integer `.npy` (labels).
 pub fn read_labels(path: &Path) -> Result<Array1<i64>> {
     let open = || {

@@ -1,23 +1,238 @@
-//! Dense symmetric eigenvalues of kernel matrices.
+//! Symmetric eigenproblems of kernel matrices and the tools to look at their spectra.
 //!
-//! Backends behind one trait: [`FaerEigen`] (pure Rust, always available) and, with the `openblas` feature,
-//! [`LapackEigen`] calling LAPACK's divide-and-conquer driver `dsyevd` directly (not through
-//! ndarray-linalg, whose `eigh` uses the much slower `dsyev`).
+//! - [`SymmetricEigensolver`]: one interface over f32 and f64 for all eigenvalues, eigenpairs, an index or value
+//!   range, or the k largest or smallest, answered by [`FaerEigen`] (pure Rust, always there), [`LapackEigen`]
+//!   (feature `openblas`: `dsyevd`, `dsyevd_2stage`, `dsyevr` and their single-precision twins called directly
+//!   through the `lapack` crate) and [`LanczosEigen`] (the k extreme pairs by block Krylov–Schur with full
+//!   reorthogonalization, through a block matrix–vector product only).
+//! - [`lanczos`]: the matrix-free solver itself, for any [`SymmetricOperator`].
+//! - [`slq`]: stochastic Lanczos quadrature — the spectral density and trace functions (log-det, …) of an
+//!   operator from block products with random probes.
+//! - [`spectrum`]: histograms and smoothed densities, the Wasserstein-1 distance between spectra, operator-norm
+//!   and Frobenius distances between matrices; [`crate::plot::spectra`] draws overlaid spectra as PNG or SVG.
+//!
+//! Every decomposition can report its accuracy on request: [`EigenDecomposition::residual`] is
+//! max_i ‖Av_i − λ_iv_i‖₂ and [`EigenDecomposition::orthogonality`] is max|VᵀV − I|.
 
-use ndarray::ArrayView2;
+mod dense;
+pub mod lanczos;
+#[cfg(feature = "openblas")]
+mod lapack_driver;
+pub mod slq;
+pub mod spectrum;
 
-use crate::{Error, Result};
+use ndarray::{Array2, ArrayView2, ArrayViewMut2, ShapeBuilder};
+use serde::Serialize;
 
-/// A dense symmetric eigenvalue solver.
-pub trait SymmetricEigensolver {
-    /// Backend name, as the CLI spells it.
-    fn name(&self) -> &'static str;
-    /// All eigenvalues of the symmetric matrix `a` (its lower triangle is read), ascending.
-    fn eigenvalues(&self, a: ArrayView2<f64>) -> Result<Vec<f64>>;
+pub use dense::FaerEigen;
+pub use lanczos::{LanczosEigen, LanczosParams, LanczosReport, SymmetricOperator};
+#[cfg(feature = "openblas")]
+pub use lapack_driver::{LapackDriver, LapackEigen, LapackScalar};
+
+use crate::{Error, Real, Result};
+
+/// The element types the eigensolvers accept: f32 and f64.
+pub trait EigenScalar:
+    Real
+    + faer::traits::RealField
+    + num_traits::Zero
+    + num_traits::One
+    + std::ops::Add<Output = Self>
+    + std::ops::Sub<Output = Self>
+    + std::ops::Mul<Output = Self>
+    + std::ops::Neg<Output = Self>
+    + std::ops::AddAssign
+    + std::ops::SubAssign
+{
+    /// Machine epsilon of the type.
+    const EPSILON: f64;
+}
+impl EigenScalar for f32 {
+    const EPSILON: f64 = f32::EPSILON as f64;
+}
+impl EigenScalar for f64 {
+    const EPSILON: f64 = f64::EPSILON;
 }
 
+/// Which eigenpairs to compute. Results are always in ascending order of eigenvalue.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Subset {
+    /// All n.
+    All,
+    /// The eigenvalues with ascending indices `first..=last` (0-based).
+    Index { first: usize, last: usize },
+    /// The eigenvalues in the half-open interval (lower, upper].
+    Values { lower: f64, upper: f64 },
+    /// The k largest.
+    Largest(usize),
+    /// The k smallest.
+    Smallest(usize),
+}
+
+impl Subset {
+    /// The index range `first..=last` this subset selects among n ascending eigenvalues (`None` for
+    /// [`Subset::Values`], which depends on the values, and for empty selections).
+    pub fn index_range(&self, n: usize) -> Result<Option<(usize, usize)>> {
+        let bad = |what: String| Err(Error::Shape { what });
+        match *self {
+            Subset::All => Ok((n > 0).then(|| (0, n - 1))),
+            Subset::Index { first, last } => {
+                if first > last || last >= n {
+                    return bad(format!(
+                        "eigenvalue index range {first}..={last} is not inside 0..={} of a {n}×{n} matrix",
+                        n.saturating_sub(1)
+                    ));
+                }
+                Ok(Some((first, last)))
+            }
+            Subset::Largest(k) | Subset::Smallest(k) => {
+                if k > n {
+                    return bad(format!("asked for {k} eigenvalues of a {n}×{n} matrix"));
+                }
+                if k == 0 {
+                    return Ok(None);
+                }
+                Ok(Some(if matches!(self, Subset::Largest(_)) {
+                    (n - k, n - 1)
+                } else {
+                    (0, k - 1)
+                }))
+            }
+            Subset::Values { lower, upper } => {
+                if !(lower.is_finite() && upper.is_finite() && lower < upper) {
+                    return Err(Error::InvalidParameter {
+                        name: "eigenvalue interval",
+                        value: upper - lower,
+                        requirement: "need finite lower < upper",
+                    });
+                }
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// What to compute: a subset of the spectrum, with or without eigenvectors.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EigenRequest {
+    pub subset: Subset,
+    pub vectors: bool,
+}
+
+impl EigenRequest {
+    /// All eigenvalues, no vectors.
+    pub fn values() -> Self {
+        EigenRequest {
+            subset: Subset::All,
+            vectors: false,
+        }
+    }
+    /// All eigenpairs.
+    pub fn pairs() -> Self {
+        EigenRequest {
+            subset: Subset::All,
+            vectors: true,
+        }
+    }
+    /// A subset, values only.
+    pub fn subset(subset: Subset) -> Self {
+        EigenRequest {
+            subset,
+            vectors: false,
+        }
+    }
+    /// The same request with eigenvectors.
+    pub fn with_vectors(mut self) -> Self {
+        self.vectors = true;
+        self
+    }
+}
+
+/// Eigenvalues (ascending) and, when asked for, the matching unit eigenvectors as the columns of an n×m matrix.
+#[derive(Debug, Clone)]
+pub struct EigenDecomposition<T> {
+    pub values: Vec<T>,
+    pub vectors: Option<Array2<T>>,
+    /// The routine that computed them (`faer`, `dsyevd`, `ssyevr`, `lanczos`, …).
+    pub driver: &'static str,
+}
+
+/// Accuracy of a decomposition, measured on request.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct EigenAccuracy {
+    /// max_i ‖Av_i − λ_iv_i‖₂.
+    pub residual: f64,
+    /// max |VᵀV − I|.
+    pub orthogonality: f64,
+}
+
+impl<T: EigenScalar> EigenDecomposition<T> {
+    /// max_i ‖Av_i − λ_iv_i‖₂ (`None` without vectors), with AV by one matrix product.
+    pub fn residual(&self, a: ArrayView2<T>) -> Option<f64> {
+        let v = self.vectors.as_ref()?;
+        let (n, m) = v.dim();
+        if m == 0 {
+            return Some(0.0);
+        }
+        let mut av = Array2::<T>::zeros((n, m).f());
+        matmul_into(av.view_mut(), a, v.view(), false);
+        let worst = (0..m)
+            .map(|j| {
+                let lambda = self.values[j].to_f64();
+                av.column(j)
+                    .iter()
+                    .zip(v.column(j))
+                    .map(|(x, y)| {
+                        let r = x.to_f64() - lambda * y.to_f64();
+                        r * r
+                    })
+                    .sum::<f64>()
+                    .sqrt()
+            })
+            .fold(0.0, f64::max);
+        Some(worst)
+    }
+
+    /// max |VᵀV − I| (`None` without vectors).
+    pub fn orthogonality(&self) -> Option<f64> {
+        let v = self.vectors.as_ref()?;
+        let m = v.ncols();
+        let mut g = Array2::<T>::zeros((m, m).f());
+        matmul_into(g.view_mut(), v.t(), v.view(), false);
+        Some(
+            g.indexed_iter()
+                .map(|((i, j), x)| (x.to_f64() - if i == j { 1.0 } else { 0.0 }).abs())
+                .fold(0.0, f64::max),
+        )
+    }
+
+    /// Both measures (`None` without vectors).
+    pub fn accuracy(&self, a: ArrayView2<T>) -> Option<EigenAccuracy> {
+        Some(EigenAccuracy {
+            residual: self.residual(a)?,
+            orthogonality: self.orthogonality()?,
+        })
+    }
+}
+
+/// A dense symmetric eigensolver.
+pub trait SymmetricEigensolver<T: EigenScalar> {
+    /// Backend name, as the CLI spells it.
+    fn name(&self) -> &'static str;
+    /// The requested eigenpairs of the symmetric matrix `a` (checked: square, finite, symmetric to
+    /// [`SYMMETRY_TOLERANCE`]·max|a|).
+    fn solve(&self, a: ArrayView2<T>, request: &EigenRequest) -> Result<EigenDecomposition<T>>;
+    /// All eigenvalues, ascending.
+    fn eigenvalues(&self, a: ArrayView2<T>) -> Result<Vec<T>> {
+        Ok(self.solve(a, &EigenRequest::values())?.values)
+    }
+}
+
+/// Symmetry tolerance used by the backends (relative to max|a|).
+pub const SYMMETRY_TOLERANCE: f64 = 1e-10;
+
 /// Refuse non-square, non-finite or non-symmetric input: |a_ij − a_ji| ≤ `rel_tol`·max|a|.
-pub fn check_symmetric(a: ArrayView2<f64>, rel_tol: f64) -> Result<()> {
+pub fn check_symmetric<T: Real>(a: ArrayView2<T>, rel_tol: f64) -> Result<()> {
     let (n, m) = a.dim();
     if n != m {
         return Err(Error::Shape {
@@ -26,6 +241,7 @@ pub fn check_symmetric(a: ArrayView2<f64>, rel_tol: f64) -> Result<()> {
     }
     let mut scale = 0f64;
     for ((i, j), v) in a.indexed_iter() {
+        let v = v.to_f64();
         if !v.is_finite() {
             return Err(Error::NonFinite {
                 what: "matrix",
@@ -36,13 +252,13 @@ pub fn check_symmetric(a: ArrayView2<f64>, rel_tol: f64) -> Result<()> {
     }
     for i in 0..n {
         for j in 0..i {
-            if (a[[i, j]] - a[[j, i]]).abs() > rel_tol * scale {
-                return Err(Error::Shape {
-                    what: format!(
-                        "matrix is not symmetric: entries ({i}, {j}) = {} and ({j}, {i}) = {} differ by more than {rel_tol:e}·max|a|",
-                        a[[i, j]],
-                        a[[j, i]]
-                    ),
+            let (x, y) = (a[[i, j]].to_f64(), a[[j, i]].to_f64());
+            if (x - y).abs() > rel_tol * scale {
+                return Err(Error::NotSymmetric {
+                    i,
+                    j,
+                    difference: (x - y).abs(),
+                    tolerance: rel_tol * scale,
                 });
             }
         }
@@ -50,89 +266,83 @@ pub fn check_symmetric(a: ArrayView2<f64>, rel_tol: f64) -> Result<()> {
     Ok(())
 }
 
-/// Symmetry tolerance used by the backends (relative to max|a|).
-pub const SYMMETRY_TOLERANCE: f64 = 1e-10;
-
-/// faer's self-adjoint eigensolver (pure Rust).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct FaerEigen;
-
-impl SymmetricEigensolver for FaerEigen {
-    fn name(&self) -> &'static str {
-        "faer"
-    }
-
-    fn eigenvalues(&self, a: ArrayView2<f64>) -> Result<Vec<f64>> {
-        check_symmetric(a, SYMMETRY_TOLERANCE)?;
-        let n = a.nrows();
-        let m = faer::Mat::<f64>::from_fn(n, n, |i, j| if i >= j { a[[i, j]] } else { a[[j, i]] });
-        let mut w = m
-            .self_adjoint_eigenvalues(faer::Side::Lower)
-            .map_err(|e| Error::Backend {
-                backend: "faer",
-                detail: format!("{e:?}"),
-            })?;
-        w.sort_by(f64::total_cmp);
-        Ok(w)
-    }
+/// A faer view of an ndarray view, any strides, no copy.
+pub(crate) fn faer_ref<T>(a: ArrayView2<'_, T>) -> faer::MatRef<'_, T> {
+    let (r, c) = a.dim();
+    let s = a.strides();
+    // SAFETY: the pointer, shape and strides come from a live ndarray view of the same lifetime.
+    unsafe { faer::MatRef::from_raw_parts(a.as_ptr(), r, c, s[0], s[1]) }
 }
 
-/// LAPACK `dsyevd` (eigenvalues only) through the system OpenBLAS.
-#[cfg(feature = "openblas")]
-#[derive(Debug, Clone, Copy, Default)]
-pub struct LapackEigen;
+/// A mutable faer view of an ndarray view, any strides, no copy.
+pub(crate) fn faer_mut<T>(mut a: ArrayViewMut2<'_, T>) -> faer::MatMut<'_, T> {
+    let (r, c) = a.dim();
+    let s = a.strides().to_vec();
+    // SAFETY: as for `faer_ref`; the view is borrowed mutably for the same lifetime.
+    unsafe { faer::MatMut::from_raw_parts_mut(a.as_mut_ptr(), r, c, s[0], s[1]) }
+}
 
-#[cfg(feature = "openblas")]
-impl SymmetricEigensolver for LapackEigen {
-    fn name(&self) -> &'static str {
-        "lapack"
-    }
+/// dst ← lhs·rhs (or dst += lhs·rhs with `accumulate`), faer's product on all threads.
+pub(crate) fn matmul_into<T: EigenScalar>(
+    dst: ArrayViewMut2<T>,
+    lhs: ArrayView2<T>,
+    rhs: ArrayView2<T>,
+    accumulate: bool,
+) {
+    faer::linalg::matmul::matmul(
+        faer_mut(dst),
+        if accumulate {
+            faer::Accum::Add
+        } else {
+            faer::Accum::Replace
+        },
+        faer_ref(lhs),
+        faer_ref(rhs),
+        T::one(),
+        faer::Par::rayon(0),
+    );
+}
 
-    fn eigenvalues(&self, a: ArrayView2<f64>) -> Result<Vec<f64>> {
-        check_symmetric(a, SYMMETRY_TOLERANCE)?;
-        let n = a.nrows();
-        if n == 0 {
-            return Ok(Vec::new());
+/// Pick the requested part of all n ascending eigenpairs.
+pub(crate) fn select<T: EigenScalar>(
+    values: Vec<T>,
+    vectors: Option<Array2<T>>,
+    subset: &Subset,
+    driver: &'static str,
+) -> Result<EigenDecomposition<T>> {
+    let n = values.len();
+    let range: Vec<usize> = match subset {
+        Subset::Values { lower, upper } => {
+            subset.index_range(n)?;
+            (0..n)
+                .filter(|&i| {
+                    let v = values[i].to_f64();
+                    v > *lower && v <= *upper
+                })
+                .collect()
         }
-        let ni = i32::try_from(n).map_err(|_| Error::Shape {
-            what: format!("n = {n} exceeds LAPACK's 32-bit index range"),
-        })?;
-        // Row-major lower triangle = column-major upper triangle.
-        let mut buf: Vec<f64> = a.as_standard_layout().iter().copied().collect();
-        let mut w = vec![0.0; n];
-        let (mut info, mut qwork, mut qiwork) = (0, [0.0], [0]);
-        // SAFETY: buffers have the sizes LAPACK documents; the first call is a workspace query.
-        unsafe {
-            lapack::dsyevd(
-                b'N',
-                b'U',
-                ni,
-                &mut buf,
-                ni,
-                &mut w,
-                &mut qwork,
-                -1,
-                &mut qiwork,
-                -1,
-                &mut info,
-            );
-        }
-        let lwork = qwork[0] as i32;
-        let liwork = qiwork[0];
-        let mut work = vec![0.0; lwork.max(1) as usize];
-        let mut iwork = vec![0; liwork.max(1) as usize];
-        unsafe {
-            lapack::dsyevd(
-                b'N', b'U', ni, &mut buf, ni, &mut w, &mut work, lwork, &mut iwork, liwork,
-                &mut info,
-            );
-        }
-        if info != 0 {
-            return Err(Error::Backend {
-                backend: "lapack",
-                detail: format!("dsyevd returned info = {info}"),
-            });
-        }
-        Ok(w)
+        _ => match subset.index_range(n)? {
+            Some((a, b)) => (a..=b).collect(),
+            None => Vec::new(),
+        },
+    };
+    if range.len() == n {
+        return Ok(EigenDecomposition {
+            values,
+            vectors,
+            driver,
+        });
     }
+    let vectors = vectors.map(|v| {
+        let mut out = Array2::<T>::zeros((v.nrows(), range.len()).f());
+        for (k, &j) in range.iter().enumerate() {
+            out.column_mut(k).assign(&v.column(j));
+        }
+        out
+    });
+    Ok(EigenDecomposition {
+        values: range.iter().map(|&i| values[i]).collect(),
+        vectors,
+        driver,
+    })
 }

@@ -17,6 +17,7 @@ use ndarray::{Array2, ArrayView2};
 pub use layer_dual::{LayerDual, BLOCK, MEHLER_MAX_TERMS, MEHLER_TOLERANCE};
 pub use symmetric::mirror_lower_to_upper;
 
+pub use crate::real::Real;
 use crate::{Error, Result};
 
 /// Observer of a long computation (the CLI draws a progress bar with it). `advance` is called from worker
@@ -31,35 +32,6 @@ pub trait Progress: Sync {
 pub struct NoProgress;
 
 impl Progress for NoProgress {}
-
-/// Element type of a kernel matrix: `f32` or `f64`. Entries are always computed in `f64` and rounded once
-/// when stored.
-pub trait Real: Copy + Send + Sync + Default + PartialOrd + std::fmt::Debug + 'static {
-    fn from_f64(v: f64) -> Self;
-    fn to_f64(self) -> f64;
-}
-
-impl Real for f64 {
-    #[inline]
-    fn from_f64(v: f64) -> Self {
-        v
-    }
-    #[inline]
-    fn to_f64(self) -> f64 {
-        self
-    }
-}
-
-impl Real for f32 {
-    #[inline]
-    fn from_f64(v: f64) -> Self {
-        v as f32
-    }
-    #[inline]
-    fn to_f64(self) -> f64 {
-        self as f64
-    }
-}
 
 /// Whether the CPU has AVX2 and FMA (the vectorized kernel paths are compiled for them as well and chosen
 /// at run time).

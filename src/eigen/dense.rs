@@ -1,0 +1,50 @@
+//! faer's dense self-adjoint eigensolver (pure Rust): tridiagonalization and divide and conquer on all threads.
+
+use ndarray::{Array2, ArrayView2, ShapeBuilder};
+
+use super::{
+    check_symmetric, faer_ref, select, EigenDecomposition, EigenRequest, EigenScalar,
+    SymmetricEigensolver, SYMMETRY_TOLERANCE,
+};
+use crate::{Error, Result};
+
+/// faer's self-adjoint eigensolver. Subsets are selected from the full decomposition (faer has no range
+/// driver); use [`super::LanczosEigen`] for a few extreme pairs of a large matrix.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FaerEigen;
+
+fn backend_error(e: impl std::fmt::Debug) -> Error {
+    Error::Backend {
+        backend: "faer",
+        detail: format!("{e:?}"),
+    }
+}
+
+impl<T: EigenScalar> SymmetricEigensolver<T> for FaerEigen {
+    fn name(&self) -> &'static str {
+        "faer"
+    }
+
+    fn solve(&self, a: ArrayView2<T>, request: &EigenRequest) -> Result<EigenDecomposition<T>> {
+        check_symmetric(a, SYMMETRY_TOLERANCE)?;
+        let n = a.nrows();
+        request.subset.index_range(n)?;
+        // The lower triangle of the row-major input, read in place.
+        let m = faer_ref(a);
+        if !request.vectors {
+            let mut w = m
+                .self_adjoint_eigenvalues(faer::Side::Lower)
+                .map_err(backend_error)?;
+            w.sort_by(|x, y| x.partial_cmp(y).expect("finite eigenvalues"));
+            return select(w, None, &request.subset, "faer");
+        }
+        let evd = m
+            .self_adjoint_eigen(faer::Side::Lower)
+            .map_err(backend_error)?;
+        let s = evd.S();
+        let u = evd.U();
+        let values: Vec<T> = (0..n).map(|i| s[i]).collect();
+        let vectors = Array2::from_shape_fn((n, n).f(), |(i, j)| u[(i, j)]);
+        select(values, Some(vectors), &request.subset, "faer")
+    }
+}

@@ -1,0 +1,308 @@
+//! Figures as PNG or SVG (chosen by the file extension), written atomically.
+//!
+//! Text needs a TrueType font: the first of `$DEQK_FONT` and the usual system locations (DejaVu, Liberation,
+//! FreeFont, Noto, macOS Arial) that exists is used. Without one the figure is drawn without any text and
+//! [`FigureReport::text`] says so.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use serde::Serialize;
+
+use crate::npy::write_atomic;
+use crate::{Error, Result};
+
+/// Width and height in pixels.
+pub const SIZE: (u32, u32) = (900, 560);
+
+const FONT_PATHS: [&str; 8] = [
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/TTF/DejaVuSans.ttf",
+    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+    "/usr/share/fonts/truetype/freefont/FreeSans.ttf",
+    "/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf",
+    "/Library/Fonts/Arial.ttf",
+    "/System/Library/Fonts/Supplemental/Arial.ttf",
+];
+
+/// Register a system font once; whether one was found.
+fn font_available() -> bool {
+    static FOUND: OnceLock<bool> = OnceLock::new();
+    *FOUND.get_or_init(|| {
+        let from_env = std::env::var("DEQK_FONT").ok();
+        let candidates = from_env.iter().map(String::as_str).chain(FONT_PATHS);
+        for path in candidates {
+            if let Ok(bytes) = std::fs::read(path) {
+                let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+                if plotters::style::register_font("sans-serif", FontStyle::Normal, bytes).is_ok() {
+                    return true;
+                }
+            }
+        }
+        false
+    })
+}
+
+/// What was written.
+#[derive(Debug, Clone, Serialize)]
+pub struct FigureReport {
+    pub path: String,
+    /// Whether labels and legends were drawn (a font was found).
+    pub text: bool,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Format {
+    Png,
+    Svg,
+}
+
+fn format_of(path: &Path) -> Result<Format> {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| e.to_ascii_lowercase())
+        .as_deref()
+    {
+        Some("png") => Ok(Format::Png),
+        Some("svg") => Ok(Format::Svg),
+        _ => Err(Error::Io {
+            path: path.display().to_string(),
+            detail: "a figure must be named *.png or *.svg".into(),
+        }),
+    }
+}
+
+fn draw_error(e: impl std::fmt::Display) -> Error {
+    Error::Backend {
+        backend: "plotters",
+        detail: e.to_string(),
+    }
+}
+
+/// The colours of successive series.
+const COLORS: [RGBColor; 6] = [
+    RGBColor(31, 119, 180),
+    RGBColor(214, 39, 40),
+    RGBColor(44, 160, 44),
+    RGBColor(148, 103, 189),
+    RGBColor(255, 127, 14),
+    RGBColor(23, 190, 207),
+];
+
+/// One spectrum of an overlay: eigenvalues, or the nodes of a quadrature with their weights.
+pub struct SpectrumSeries<'a> {
+    pub label: &'a str,
+    pub values: &'a [f64],
+    /// Weights of the values (None: equal).
+    pub weights: Option<&'a [f64]>,
+}
+
+/// Overlaid density histograms of several spectra (the paper's figure style: step outlines over the bulk),
+/// with the eigenvalues that stand apart from the bulk ([`crate::eigen::spectrum::outliers`]) marked by
+/// triangles on the axis; outliers beyond the drawn range are listed in the caption.
+pub fn spectra(
+    path: &Path,
+    title: &str,
+    series: &[SpectrumSeries],
+    bins: usize,
+    force: bool,
+) -> Result<FigureReport> {
+    use crate::eigen::spectrum::{histogram_weighted, outliers};
+    if series.is_empty() {
+        return Err(Error::Missing {
+            name: "spectra",
+            why: "give at least one spectrum to plot",
+        });
+    }
+    let all: Vec<f64> = series
+        .iter()
+        .flat_map(|s| s.values.iter().copied())
+        .collect();
+    // Quadrature nodes are not eigenvalues: only true spectra get outlier marks.
+    let marked: Vec<Vec<f64>> = series
+        .iter()
+        .map(|s| match s.weights {
+            None => outliers(s.values, 3.0, 20),
+            Some(_) => Vec::new(),
+        })
+        .collect();
+    let bulk: Vec<f64> = series
+        .iter()
+        .zip(&marked)
+        .flat_map(|(s, o)| s.values.iter().copied().filter(move |v| !o.contains(v)))
+        .collect();
+    let range_of = |v: &[f64]| {
+        v.iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &x| {
+                (l.min(x), h.max(x))
+            })
+    };
+    let (blo, bhi) = range_of(if bulk.is_empty() { &all } else { &bulk });
+    let (alo, ahi) = range_of(&all);
+    // Keep the outliers in view unless they would squeeze the bulk into a corner.
+    let width = (bhi - blo).max(1e-12 * bhi.abs().max(1.0));
+    let (lo, hi) = if (ahi - alo) <= 4.0 * width {
+        (alo, ahi)
+    } else {
+        (blo, bhi)
+    };
+    let pad = 0.03 * (hi - lo).max(1e-12);
+    let (lo, hi) = (lo - pad, hi + pad);
+    let hists: Vec<_> = series
+        .iter()
+        .map(|s| histogram_weighted(s.values, s.weights, bins, Some((lo, hi))))
+        .collect::<Result<_>>()?;
+    let ymax = hists
+        .iter()
+        .flat_map(|h| h.density.iter().copied())
+        .fold(0.0, f64::max)
+        * 1.08;
+    let hidden: Vec<f64> = marked
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|&v| v < lo || v > hi)
+        .collect();
+    let caption = if hidden.is_empty() {
+        title.to_string()
+    } else {
+        let list: Vec<String> = hidden.iter().take(6).map(|v| format!("{v:.4}")).collect();
+        format!("{title} (outliers off scale: {})", list.join(", "))
+    };
+    let fig = SpectraFigure {
+        caption,
+        lo,
+        hi,
+        ymax,
+        series,
+        hists: &hists,
+        marked: &marked,
+        text: font_available(),
+    };
+    write_figure(path, force, fig.text, |fmt, out| match fmt {
+        Format::Svg => {
+            let mut s = String::new();
+            fig.draw(SVGBackend::with_string(&mut s, SIZE).into_drawing_area())?;
+            out.extend_from_slice(s.as_bytes());
+            Ok(())
+        }
+        Format::Png => {
+            let mut rgb = vec![0u8; (SIZE.0 * SIZE.1 * 3) as usize];
+            fig.draw(BitMapBackend::with_buffer(&mut rgb, SIZE).into_drawing_area())?;
+            encode_png(&rgb, out)
+        }
+    })
+}
+
+/// Everything a spectra figure shows.
+struct SpectraFigure<'a> {
+    caption: String,
+    lo: f64,
+    hi: f64,
+    ymax: f64,
+    series: &'a [SpectrumSeries<'a>],
+    hists: &'a [crate::eigen::spectrum::Histogram],
+    marked: &'a [Vec<f64>],
+    text: bool,
+}
+
+impl SpectraFigure<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        root.fill(&WHITE).map_err(draw_error)?;
+        let mut builder = ChartBuilder::on(&root);
+        builder.margin(14);
+        if self.text {
+            builder
+                .caption(&self.caption, ("sans-serif", 20))
+                .x_label_area_size(40)
+                .y_label_area_size(60);
+        }
+        let mut chart = builder
+            .build_cartesian_2d(self.lo..self.hi, 0.0..self.ymax.max(1e-300))
+            .map_err(draw_error)?;
+        let mut mesh = chart.configure_mesh();
+        mesh.disable_mesh();
+        if self.text {
+            mesh.x_desc("eigenvalue").y_desc("density");
+        } else {
+            mesh.x_labels(0).y_labels(0);
+        }
+        mesh.draw().map_err(draw_error)?;
+        for (k, (s, h)) in self.series.iter().zip(self.hists).enumerate() {
+            let color = COLORS[k % COLORS.len()];
+            let mut pts = vec![(h.edges[0], 0.0)];
+            for (b, &d) in h.density.iter().enumerate() {
+                pts.push((h.edges[b], d));
+                pts.push((h.edges[b + 1], d));
+            }
+            pts.push((h.edges[h.edges.len() - 1], 0.0));
+            let drawn = chart
+                .draw_series(LineSeries::new(pts, color.stroke_width(2)))
+                .map_err(draw_error)?;
+            if self.text {
+                drawn.label(s.label).legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+                });
+            }
+            let inside: Vec<f64> = self.marked[k]
+                .iter()
+                .copied()
+                .filter(|&v| v >= self.lo && v <= self.hi)
+                .collect();
+            chart
+                .draw_series(inside.into_iter().map(|v| {
+                    TriangleMarker::new((v, 0.04 * self.ymax * (1.0 + k as f64)), 7, color.filled())
+                }))
+                .map_err(draw_error)?;
+        }
+        if self.text {
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .position(SeriesLabelPosition::UpperRight)
+                .draw()
+                .map_err(draw_error)?;
+        }
+        root.present().map_err(draw_error)?;
+        Ok(())
+    }
+}
+
+/// Render into memory, then write atomically.
+fn write_figure(
+    path: &Path,
+    force: bool,
+    text: bool,
+    render: impl FnOnce(Format, &mut Vec<u8>) -> Result<()>,
+) -> Result<FigureReport> {
+    let fmt = format_of(path)?;
+    let mut bytes = Vec::new();
+    render(fmt, &mut bytes)?;
+    write_atomic(path, force, |w| {
+        w.write_all(&bytes).map_err(|e| Error::Io {
+            path: path.display().to_string(),
+            detail: e.to_string(),
+        })
+    })?;
+    Ok(FigureReport {
+        path: path.display().to_string(),
+        text,
+    })
+}
+
+fn encode_png(rgb: &[u8], out: &mut Vec<u8>) -> Result<()> {
+    let mut enc = png::Encoder::new(&mut *out, SIZE.0, SIZE.1);
+    enc.set_color(png::ColorType::Rgb);
+    enc.set_depth(png::BitDepth::Eight);
+    let mut w = enc.write_header().map_err(draw_error)?;
+    w.write_image_data(rgb).map_err(draw_error)?;
+    w.finish().map_err(draw_error)
+}
