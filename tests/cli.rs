@@ -377,3 +377,145 @@ fn implicit_kernels_from_the_command_line() {
     assert!(!dir.path().join("bad.npy").exists());
     no_temporaries(dir.path());
 }
+
+/// Split a command line written as one string (no quoting needed in these tests).
+fn run(line: &str) -> Output {
+    let args: Vec<&str> = line.split_whitespace().collect();
+    deqk(&args)
+}
+
+#[test]
+fn eigenvalues_and_spectra_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    json(&run(&format!(
+        "gmm --p 60 --out {} --labels {} --json",
+        p("X.npy"),
+        p("y.npy")
+    )));
+    for (model, out) in [("deq", "G.npy"), ("mlp", "K.npy")] {
+        json(&run(&format!(
+            "kernel --model {model} --activation relu --kind ck --input {} --out {} --json",
+            p("X.npy"),
+            p(out)
+        )));
+    }
+    let g = deq_kernels::npy::read_matrix(Path::new(&p("G.npy"))).unwrap();
+    let exact = {
+        use deq_kernels::eigen::{FaerEigen, SymmetricEigensolver};
+        FaerEigen.eigenvalues(g.view()).unwrap()
+    };
+
+    // All eigenvalues, with the accuracy report.
+    let r = json(&run(&format!(
+        "eig --input {} --out {} --check --json",
+        p("G.npy"),
+        p("w.npy")
+    )));
+    assert_eq!(r["count"], 48);
+    assert!(r["residual"].as_f64().unwrap() < 1e-12);
+    assert!(r["orthogonality"].as_f64().unwrap() < 1e-12);
+    let w = deq_kernels::npy::read_vector(Path::new(&p("w.npy"))).unwrap();
+    assert!(w.iter().zip(&exact).all(|(a, b)| (a - b).abs() < 1e-12));
+
+    // The top 3 by Lanczos, with vectors.
+    let r = json(&run(&format!(
+        "eig --input {} --backend lanczos --top 3 --out {} --vectors {} --json",
+        p("G.npy"),
+        p("w3.npy"),
+        p("V3.npy")
+    )));
+    assert_eq!(r["count"], 3);
+    let w3 = deq_kernels::npy::read_vector(Path::new(&p("w3.npy"))).unwrap();
+    assert!((w3[2] - exact[47]).abs() < 1e-10 * exact[47]);
+    assert_eq!(
+        deq_kernels::npy::read_matrix(Path::new(&p("V3.npy")))
+            .unwrap()
+            .dim(),
+        (48, 3)
+    );
+
+    // Spectra overlaid, as PNG and SVG, with distances.
+    for fig in ["s.png", "s.svg"] {
+        let r = json(&run(&format!(
+            "spectrum --input {} --compare {} --labels deq,mlp --plot {} --json",
+            p("G.npy"),
+            p("K.npy"),
+            p(fig)
+        )));
+        let c = &r["comparisons"][0];
+        assert!(c["wasserstein1"].as_f64().unwrap() > 0.0);
+        assert!(c["relative_operator_norm"].as_f64().unwrap() > 0.0);
+        assert!(std::fs::metadata(p(fig)).unwrap().len() > 1000);
+    }
+    let png = std::fs::read(p("s.png")).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+    let svg = std::fs::read_to_string(p("s.svg")).unwrap();
+    assert!(svg.starts_with("<svg") || svg.contains("<svg"));
+    // A list of eigenvalues is an input too; SLQ for matrices.
+    let r = json(&run(&format!(
+        "spectrum --input {} --compare {} --slq --plot {} --json",
+        p("G.npy"),
+        p("w.npy"),
+        p("slq.png")
+    )));
+    assert_eq!(r["spectra"][0]["method"], "slq");
+    assert_eq!(r["spectra"][1]["method"], "given");
+
+    // The timing table.
+    let r = json(&run(
+        "bench-eig --n 120 --backends faer,lanczos --top 4 --json",
+    ));
+    assert_eq!(r["results"].as_array().unwrap().len(), 2);
+    assert!(r["results"][1]["max_top_difference"].as_f64().unwrap() < 1e-9);
+    no_temporaries(dir.path());
+}
+
+#[test]
+fn eigen_commands_refuse_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let asym = ndarray::array![[1.0, 2.0], [0.0, 1.0]];
+    deq_kernels::npy::write_matrix(Path::new(&p("A.npy")), &asym, false).unwrap();
+    let e = one_line_error(&run(&format!(
+        "eig --input {} --out {}",
+        p("A.npy"),
+        p("w.npy")
+    )));
+    assert!(e.contains("not symmetric"), "{e}");
+    assert!(!Path::new(&p("w.npy")).exists());
+    let e = one_line_error(&run(&format!(
+        "eig --input {} --backend lanczos --out {}",
+        p("A.npy"),
+        p("w.npy")
+    )));
+    assert!(e.contains("--top"), "{e}");
+    let e = one_line_error(&run(&format!(
+        "spectrum --input {} --plot {}",
+        p("A.npy"),
+        p("fig.pdf")
+    )));
+    assert!(
+        e.contains(".png or .svg") || e.contains("not symmetric"),
+        "{e}"
+    );
+    std::fs::write(p("bad.npy"), b"not an npy file").unwrap();
+    let e = one_line_error(&run(&format!(
+        "eig --input {} --out {}",
+        p("bad.npy"),
+        p("w.npy")
+    )));
+    assert!(e.contains("bad.npy"), "{e}");
+    #[cfg(not(feature = "openblas"))]
+    {
+        let sym = ndarray::array![[1.0, 0.5], [0.5, 1.0]];
+        deq_kernels::npy::write_matrix(Path::new(&p("S.npy")), &sym, false).unwrap();
+        let e = one_line_error(&run(&format!(
+            "eig --input {} --backend lapack --out {}",
+            p("S.npy"),
+            p("w.npy")
+        )));
+        assert!(e.contains("--features openblas"), "{e}");
+    }
+    no_temporaries(dir.path());
+}

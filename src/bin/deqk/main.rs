@@ -1,5 +1,6 @@
 //! `deqk`: the command line of deq-kernels (SPEC §11).
 
+mod eig;
 mod progress;
 
 use std::path::{Path, PathBuf};
@@ -66,6 +67,12 @@ enum Command {
     },
     /// Exact infinite-width kernel matrix of a model on data (SPEC §4).
     Kernel(KernelArgs),
+    /// Eigenvalues (and optionally eigenvectors) of a symmetric matrix.
+    Eig(eig::EigArgs),
+    /// Eigenvalue histograms of one or more matrices, overlaid in a figure, with distances between them.
+    Spectrum(eig::SpectrumArgs),
+    /// Time eigensolver backends on a kernel matrix of size n.
+    BenchEig(eig::BenchEigArgs),
     /// Sample the synthetic Gaussian mixture of SPEC §6 (the paper's setting by default).
     Gmm {
         /// Dimension p.
@@ -253,6 +260,9 @@ fn run(command: Command) -> Result<(), Error> {
             Ok(())
         }
         Command::Kernel(args) => kernel(args),
+        Command::Eig(args) => eig::eig(args),
+        Command::Spectrum(args) => eig::spectrum(args),
+        Command::BenchEig(args) => eig::bench_eig(args),
         Command::Gmm {
             p,
             n,
