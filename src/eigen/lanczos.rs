@@ -17,52 +17,12 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use serde::Serialize;
 
+pub use super::operator::{FnOperator, SymmetricOperator};
 use super::{
     check_symmetric, faer_ref, matmul_into, select, EigenDecomposition, EigenRequest, EigenScalar,
     FaerEigen, Subset, SymmetricEigensolver, SYMMETRY_TOLERANCE,
 };
 use crate::{Error, Result};
-
-/// A symmetric linear operator on ℝⁿ, applied to blocks of vectors.
-pub trait SymmetricOperator<T>: Sync {
-    fn dim(&self) -> usize;
-    /// y ← A·x for an n×b block x.
-    fn apply(&self, x: ArrayView2<T>, y: ArrayViewMut2<T>);
-}
-
-/// A dense symmetric matrix as an operator (one matrix product per block).
-impl<T: EigenScalar> SymmetricOperator<T> for ArrayView2<'_, T> {
-    fn dim(&self) -> usize {
-        self.nrows()
-    }
-    fn apply(&self, x: ArrayView2<T>, y: ArrayViewMut2<T>) {
-        matmul_into(y, self.view(), x, false);
-    }
-}
-
-/// An operator given by a closure `f(x, y)` that writes A·x into y.
-pub struct FnOperator<F> {
-    n: usize,
-    f: F,
-}
-
-impl<F> FnOperator<F> {
-    pub fn new(n: usize, f: F) -> Self {
-        FnOperator { n, f }
-    }
-}
-
-impl<T, F> SymmetricOperator<T> for FnOperator<F>
-where
-    F: Fn(ArrayView2<T>, ArrayViewMut2<T>) + Sync,
-{
-    fn dim(&self) -> usize {
-        self.n
-    }
-    fn apply(&self, x: ArrayView2<T>, y: ArrayViewMut2<T>) {
-        (self.f)(x, y)
-    }
-}
 
 /// Which end of the spectrum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,7 +44,7 @@ pub struct LanczosParams {
 }
 
 impl LanczosParams {
-    /// The k ≥ 1 extreme pairs. Defaults: blocks of 8 columns, a basis of max(3k, 40) + 3·block vectors,
+    /// The k ≥ 1 extreme pairs. Defaults: blocks of 8 columns, a basis of max(4k, 60) + 3·block vectors,
     /// tolerance √ε/100 relative to max|θ| (1.5e-10 in f64, 3.5e-6 in f32), 1000 restarts, seed 0.
     pub fn new(k: usize, extreme: Extreme) -> Result<Self> {
         if k == 0 {
@@ -146,7 +106,7 @@ impl LanczosParams {
     }
     fn basis(&self) -> usize {
         self.max_basis
-            .unwrap_or((3 * self.k).max(40) + 3 * self.block)
+            .unwrap_or((4 * self.k).max(60) + 3 * self.block)
     }
 }
 
@@ -212,7 +172,7 @@ fn orthonormalize<T: EigenScalar>(
 ) -> Array2<T> {
     let (n, b) = w.dim();
     let mut r = Array2::<T>::zeros((b, b));
-    let tiny = 1e3 * T::EPSILON * scale.max(f64::MIN_POSITIVE);
+    let tiny = 100.0 * T::EPSILON * scale.max(f64::MIN_POSITIVE);
     let dot = |x: ndarray::ArrayView1<T>, y: ndarray::ArrayView1<T>| -> f64 {
         x.iter()
             .zip(y.iter())
@@ -246,9 +206,7 @@ fn orthonormalize<T: EigenScalar>(
                 for i in 0..j {
                     let c = T::from_f64(dot(w.column(i), fresh.column(0)));
                     let qi = w.column(i).to_owned();
-                    fresh
-                        .column_mut(0)
-                        .zip_mut_with(&qi, |x, &q| *x -= c * q);
+                    fresh.column_mut(0).zip_mut_with(&qi, |x, &q| *x -= c * q);
                 }
             }
             let fnorm = dot(fresh.column(0), fresh.column(0)).sqrt();

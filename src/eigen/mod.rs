@@ -18,6 +18,7 @@ mod dense;
 pub mod lanczos;
 #[cfg(feature = "openblas")]
 mod lapack_driver;
+pub mod operator;
 pub mod slq;
 pub mod spectrum;
 
@@ -25,9 +26,10 @@ use ndarray::{Array2, ArrayView2, ArrayViewMut2, ShapeBuilder};
 use serde::Serialize;
 
 pub use dense::FaerEigen;
-pub use lanczos::{LanczosEigen, LanczosParams, LanczosReport, SymmetricOperator};
+pub use lanczos::{LanczosEigen, LanczosParams, LanczosReport};
 #[cfg(feature = "openblas")]
 pub use lapack_driver::{LapackDriver, LapackEigen, LapackScalar};
+pub use operator::{FnOperator, SymmetricOperator};
 
 use crate::{Error, Real, Result};
 
@@ -46,12 +48,22 @@ pub trait EigenScalar:
 {
     /// Machine epsilon of the type.
     const EPSILON: f64;
+    /// self·a + b with one rounding.
+    fn fma(self, a: Self, b: Self) -> Self;
 }
 impl EigenScalar for f32 {
     const EPSILON: f64 = f32::EPSILON as f64;
+    #[inline(always)]
+    fn fma(self, a: Self, b: Self) -> Self {
+        self.mul_add(a, b)
+    }
 }
 impl EigenScalar for f64 {
     const EPSILON: f64 = f64::EPSILON;
+    #[inline(always)]
+    fn fma(self, a: Self, b: Self) -> Self {
+        self.mul_add(a, b)
+    }
 }
 
 /// Which eigenpairs to compute. Results are always in ascending order of eigenvalue.
@@ -231,37 +243,73 @@ pub trait SymmetricEigensolver<T: EigenScalar> {
 /// Symmetry tolerance used by the backends (relative to max|a|).
 pub const SYMMETRY_TOLERANCE: f64 = 1e-10;
 
-/// Refuse non-square, non-finite or non-symmetric input: |a_ij − a_ji| ≤ `rel_tol`·max|a|.
+/// Refuse non-square, non-finite or non-symmetric input: |a_ij − a_ji| ≤ `rel_tol`·max|a|. One pass in
+/// 64×64 tiles on all threads.
 pub fn check_symmetric<T: Real>(a: ArrayView2<T>, rel_tol: f64) -> Result<()> {
+    use rayon::prelude::*;
     let (n, m) = a.dim();
     if n != m {
         return Err(Error::Shape {
             what: format!("a symmetric matrix must be square, got {n}×{m}"),
         });
     }
+    const TILE: usize = 64;
+    let tiles = n.div_ceil(TILE);
+    // Per tile row: the largest |a_ij| and the worst asymmetry (i, j, |a_ij − a_ji|), or the first non-finite entry.
+    type Scan = std::result::Result<(f64, (usize, usize, f64)), (usize, usize)>;
+    let scans: Vec<Scan> = (0..tiles)
+        .into_par_iter()
+        .map(|ti| {
+            let (i0, i1) = (ti * TILE, ((ti + 1) * TILE).min(n));
+            let mut scale = 0f64;
+            let mut worst = (0, 0, 0f64);
+            for tj in 0..=ti {
+                let (j0, j1) = (tj * TILE, ((tj + 1) * TILE).min(n));
+                for i in i0..i1 {
+                    for j in j0..j1.min(i + 1) {
+                        let (x, y) = (a[[i, j]].to_f64(), a[[j, i]].to_f64());
+                        if !x.is_finite() {
+                            return Err((i, j));
+                        }
+                        if !y.is_finite() {
+                            return Err((j, i));
+                        }
+                        scale = scale.max(x.abs()).max(y.abs());
+                        let d = (x - y).abs();
+                        if d > worst.2 {
+                            worst = (i, j, d);
+                        }
+                    }
+                }
+            }
+            Ok((scale, worst))
+        })
+        .collect();
     let mut scale = 0f64;
-    for ((i, j), v) in a.indexed_iter() {
-        let v = v.to_f64();
-        if !v.is_finite() {
-            return Err(Error::NonFinite {
-                what: "matrix",
-                location: format!("({i}, {j})"),
-            });
-        }
-        scale = scale.max(v.abs());
-    }
-    for i in 0..n {
-        for j in 0..i {
-            let (x, y) = (a[[i, j]].to_f64(), a[[j, i]].to_f64());
-            if (x - y).abs() > rel_tol * scale {
-                return Err(Error::NotSymmetric {
-                    i,
-                    j,
-                    difference: (x - y).abs(),
-                    tolerance: rel_tol * scale,
-                });
+    let mut worst = (0, 0, 0f64);
+    for s in scans {
+        match s {
+            Err((i, j)) => {
+                return Err(Error::NonFinite {
+                    what: "matrix",
+                    location: format!("({i}, {j})"),
+                })
+            }
+            Ok((sc, w)) => {
+                scale = scale.max(sc);
+                if w.2 > worst.2 {
+                    worst = w;
+                }
             }
         }
+    }
+    if worst.2 > rel_tol * scale {
+        return Err(Error::NotSymmetric {
+            i: worst.0,
+            j: worst.1,
+            difference: worst.2,
+            tolerance: rel_tol * scale,
+        });
     }
     Ok(())
 }

@@ -19,7 +19,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
-use super::lanczos::SymmetricOperator;
+use super::operator::SymmetricOperator;
 use super::{faer_ref, matmul_into, EigenScalar};
 use crate::{Error, Result};
 
@@ -176,7 +176,7 @@ pub fn slq<T: EigenScalar, Op: SymmetricOperator<T> + ?Sized>(
                     .iter()
                     .chain(&beta[c][..t])
                     .fold(0f64, |m, x| m.max(x.abs()));
-                if t + 1 == steps || norm <= 1e3 * T::EPSILON * scale {
+                if t + 1 == steps || norm <= 100.0 * T::EPSILON * scale {
                     // The Krylov space is invariant (or the budget is spent): the rule has t + 1 nodes.
                     length[c] = t + 1;
                     continue;
