@@ -519,3 +519,60 @@ fn eigen_commands_refuse_bad_input() {
     }
     no_temporaries(dir.path());
 }
+
+#[test]
+fn equivalent_coefficients_and_matrices_from_the_command_line() {
+    // SPEC §6 table, ReLU σ_a² = 0.2, τ₀ = 1.
+    let r = json(&run(
+        "equivalent --model deq --activation relu --sigma-a2 0.2 --tau0 1 --kind ck --json",
+    ));
+    for (k, v) in [
+        ("tau_star", 0.926566),
+        ("alpha1", 0.842105),
+        ("ghat2", 0.035957),
+        ("ghat0", 0.082098),
+    ] {
+        assert!((r[k].as_f64().unwrap() - v).abs() < 1e-6, "{k}: {}", r[k]);
+    }
+    let r = json(&run(
+        "equivalent --model deq --activation relu --tau0 1 --kind ntk --json",
+    ));
+    assert!((r["beta3"].as_f64().unwrap() - 0.080115).abs() < 1e-6);
+    assert!((r["kappa2"].as_f64().unwrap() - 0.325138).abs() < 1e-6);
+    let r = json(&run("equivalent --model mlp --depth 3 --activation relu --tau0 1 --kind ntk --frozen-first-layer --json"));
+    assert_eq!(r["layers"].as_array().unwrap().len(), 3);
+    assert_eq!(r["first_layer"], "Frozen");
+
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    json(&run(&format!(
+        "gmm --p 50 --out {} --labels {} --json",
+        p("X.npy"),
+        p("y.npy")
+    )));
+    let r = json(&run(&format!(
+        "equivalent --model deq --activation relu --kind ck --input {} --labels {} --out {} --spectrum {} --json",
+        p("X.npy"),
+        p("y.npy"),
+        p("Kbar.npy"),
+        p("w.npy")
+    )));
+    assert_eq!(r["n"], 40);
+    let k = deq_kernels::npy::read_matrix(Path::new(&p("Kbar.npy"))).unwrap();
+    assert_eq!(k.dim(), (40, 40));
+    let w = deq_kernels::npy::read_vector(Path::new(&p("w.npy"))).unwrap();
+    assert_eq!(w.len(), 40);
+    let dense = {
+        use deq_kernels::eigen::{FaerEigen, SymmetricEigensolver};
+        FaerEigen.eigenvalues(k.view()).unwrap()
+    };
+    assert!(w.iter().zip(&dense).all(|(a, b)| (a - b).abs() < 1e-10));
+    let e = one_line_error(&run(&format!(
+        "equivalent --model deq --activation relu --kind ck --input {} --labels {} --out {}",
+        p("X.npy"),
+        p("y.npy"),
+        p("Kbar.npy")
+    )));
+    assert!(e.contains("--force"), "{e}");
+    no_temporaries(dir.path());
+}

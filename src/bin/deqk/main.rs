@@ -1,6 +1,7 @@
 //! `deqk`: the command line of deq-kernels (SPEC §11).
 
 mod eig;
+mod equivalent;
 mod progress;
 
 use std::path::{Path, PathBuf};
@@ -67,6 +68,9 @@ enum Command {
     },
     /// Exact infinite-width kernel matrix of a model on data (SPEC §4).
     Kernel(KernelArgs),
+    /// Coefficients of the high-dimensional equivalent of a DEQ or explicit network (SPEC §4, §6); with data, the
+    /// equivalent matrix or its spectrum.
+    Equivalent(equivalent::EquivalentArgs),
     /// Eigenvalues (and optionally eigenvectors) of a symmetric matrix.
     Eig(eig::EigArgs),
     /// Eigenvalue histograms of one or more matrices, overlaid in a figure, with distances between them.
@@ -260,6 +264,7 @@ fn run(command: Command) -> Result<(), Error> {
             Ok(())
         }
         Command::Kernel(args) => kernel(args),
+        Command::Equivalent(args) => equivalent::equivalent(args),
         Command::Eig(args) => eig::eig(args),
         Command::Spectrum(args) => eig::spectrum(args),
         Command::BenchEig(args) => eig::bench_eig(args),
