@@ -3,7 +3,8 @@
 //! block Lanczos; the spectral density by stochastic Lanczos quadrature.
 //!
 //! Sizes: `DEQK_EIG_SIZES` (default 1000,2000,4000,8000) for the dense solvers and Lanczos,
-//! `DEQK_SLQ_SIZES` (default 20000) for the density. With `DEQK_EIG_DATA=DIR` the matrices are also written
+//! `DEQK_SLQ_SIZES` (default 20000) for the density; `DEQK_EIG_BACKENDS` (default all of faer, dsyevd,
+//! dsyevd_2stage, dsyevr) limits the dense solvers, since ten samples of each at n = 8000 take most of an hour. With `DEQK_EIG_DATA=DIR` the matrices are also written
 //! to DIR/K<n>.npy for benches/eig_scipy.py. Results: docs/benchmarks.md.
 
 use std::sync::Arc;
@@ -43,6 +44,12 @@ fn kernel(n: usize) -> Array2<f64> {
 }
 
 fn solvers() -> Vec<(&'static str, Box<dyn SymmetricEigensolver<f64>>)> {
+    let wanted = std::env::var("DEQK_EIG_BACKENDS").ok();
+    let keep = |name: &str| {
+        wanted
+            .as_deref()
+            .is_none_or(|w| w.split(',').any(|t| t.trim() == name))
+    };
     #[allow(unused_mut)]
     let mut v: Vec<(&'static str, Box<dyn SymmetricEigensolver<f64>>)> =
         vec![("faer", Box::new(FaerEigen))];
