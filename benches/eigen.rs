@@ -69,6 +69,7 @@ fn solvers() -> Vec<(&'static str, Box<dyn SymmetricEigensolver<f64>>)> {
             Box::new(LapackEigen::with_driver(LapackDriver::Syevr)),
         ));
     }
+    v.retain(|(name, _)| keep(name));
     v
 }
 
