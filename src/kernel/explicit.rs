@@ -42,6 +42,7 @@ pub struct DenseLayer {
 #[derive(Debug, Clone)]
 pub struct MlpParams {
     layers: Vec<DenseLayer>,
+    train_first: bool,
 }
 
 impl MlpParams {
@@ -75,7 +76,22 @@ impl MlpParams {
             check_nonnegative("sigma_w2", l.sigma_w2)?;
             check_nonnegative("sigma_b2", l.sigma_b2)?;
         }
-        Ok(MlpParams { layers })
+        Ok(MlpParams {
+            layers,
+            train_first: true,
+        })
+    }
+
+    /// The NTK with the input layer frozen (its weights and biases not trained): Θ starts from 0 instead of
+    /// Σ₁, as for the Implicit-NTK, whose input weights B are frozen (SPEC §7). The CK is unchanged.
+    pub fn with_frozen_first_layer(mut self) -> Self {
+        self.train_first = false;
+        self
+    }
+
+    /// Whether the NTK trains the input layer.
+    pub fn trains_first_layer(&self) -> bool {
+        self.train_first
     }
 
     pub fn layers(&self) -> &[DenseLayer] {
@@ -134,7 +150,7 @@ impl Recursion<'_> {
     fn entry(&self, i: usize, j: usize, g: f64) -> (f64, f64) {
         let layers = self.params.layers();
         let mut sigma = layers[0].sigma_w2 * g + layers[0].sigma_b2;
-        let mut theta = sigma;
+        let mut theta = if self.params.train_first { sigma } else { 0.0 };
         let last = layers.len() - 1;
         for (l, dual) in self.duals.iter().enumerate() {
             let (k, kd) = dual.eval(i, j, self.diag[l][i], self.diag[l][j], sigma, self.ntk);
@@ -153,7 +169,11 @@ impl Recursion<'_> {
     fn entry_block(&self, i: usize, b: usize, g: &[f64; BLOCK]) -> ([f64; BLOCK], [f64; BLOCK]) {
         let layers = self.params.layers();
         let mut sigma = g.map(|v| layers[0].sigma_w2 * v + layers[0].sigma_b2);
-        let mut theta = sigma;
+        let mut theta = if self.params.train_first {
+            sigma
+        } else {
+            [0.0; BLOCK]
+        };
         let last = layers.len() - 1;
         let js = b * BLOCK..(b + 1) * BLOCK;
         for (l, dual) in self.duals.iter().enumerate() {
@@ -331,7 +351,7 @@ pub fn mlp_kernel_pair(
         first.sigma_w2 * gyy + first.sigma_b2,
         first.sigma_w2 * gxy + first.sigma_b2,
     );
-    let mut theta = sxy;
+    let mut theta = if params.train_first { sxy } else { 0.0 };
     for (l, layer) in layers.iter().enumerate() {
         let act = &layer.activation;
         let kxy = dual_kernel(act, &Cov2::new(sx, sy, sxy)?);

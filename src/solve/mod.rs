@@ -3,13 +3,15 @@
 //! - [`fixed_point`]: plain iteration x ← g(x);
 //! - [`anderson`]: Anderson acceleration of x ← g(x) for vectors;
 //! - [`newton_bracketed`]: safeguarded scalar Newton on f(x) = 0 inside a sign-changing bracket, falling back
-//!   to bisection whenever a Newton step leaves the bracket or does not shrink |f| enough.
+//!   to bisection whenever a Newton step leaves the bracket or does not shrink |f| enough;
+//! - [`levenberg_marquardt`]: damped Gauss–Newton for small systems r(x) = 0 of any shape.
 //!
 //! Residuals are max-norms: ‖g(x) − x‖_∞ for fixed points, |f(x)| for roots. Every solver returns a
 //! [`SolveReport`] on success and [`Error::NotConverged`] or [`Error::Diverged`] (with the iteration count,
 //! the last residual and the observed contraction factor) otherwise — never a silently wrong answer.
 
 mod anderson;
+mod lm;
 mod newton;
 
 use std::time::Instant;
@@ -17,6 +19,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 pub use anderson::{anderson, AndersonParams};
+pub use lm::{levenberg_marquardt, LevenbergMarquardtParams};
 pub use newton::{newton_bracketed, newton_in_bracket, newton_lanes, NewtonParams};
 
 use crate::{Error, Result};

@@ -599,8 +599,9 @@ fn solve_all<T: Real>(
     })
 }
 
-/// The centered activation and (τ*, constant) for a DEQ on data with mean squared norm τ₀².
-fn centered_activation(
+/// The DEQ's activation φ as the model uses it — centered as `params` say (by default at τ*, with τ₀² the mean
+/// squared norm of `x` unless given) — with τ* (when centered at it) and the constant subtracted.
+pub fn deq_activation(
     params: &DeqParams,
     x: ArrayView2<f64>,
 ) -> Result<(ActivationRef, Option<f64>, f64)> {
@@ -638,7 +639,7 @@ pub fn deq_kernels_observed<T: Real>(
     progress: &dyn Progress,
 ) -> Result<ImplicitKernels<T>> {
     check_data(x)?;
-    let (act, tau, c) = centered_activation(params, x)?;
+    let (act, tau, c) = deq_activation(params, x)?;
     let sb2 = params.sigma_b2;
     let mut k = solve_all::<T>(
         act,
@@ -716,7 +717,7 @@ pub fn deq_kernels_reference(
     tol: f64,
 ) -> Result<(Array2<f64>, Array2<f64>, Array2<f64>)> {
     check_data(x)?;
-    let (act, _, _) = centered_activation(params, x)?;
+    let (act, _, _) = deq_activation(params, x)?;
     require_derivative(&act, "the implicit NTK")?;
     let (a, sb2) = (params.sigma_a2, params.sigma_b2);
     let mut g = gram_lower(x);
