@@ -9,9 +9,12 @@
 
 pub mod activation;
 pub(crate) mod buffer;
+pub mod data;
+pub mod design;
 pub mod eigen;
 pub mod error;
 pub mod kernel;
+pub mod network;
 pub mod npy;
 pub mod plot;
 pub mod real;

@@ -1,0 +1,360 @@
+//! Finite-width random networks whose kernels converge to the infinite-width ones (SPEC §8).
+//!
+//! - [`DeqNetwork`]: z = φ(σ_a·Az + σ_b·Bx)/√m with A ∈ ℝ^{m×m}, B ∈ ℝ^{m×p} of i.i.d. unit-variance entries; the
+//!   forward pass solves Z = φ(σ_a·ZAᵀ + σ_b·XBᵀ)/√m for all n samples at once (rows of Z), each iteration one
+//!   n×m×m matrix product, accelerated by Anderson ([`crate::solve::anderson`]); or unrolls a fixed number of
+//!   iterations from Z = 0.
+//! - [`MlpNetwork`]: Y_ℓ = σ_ℓ(Y_{ℓ−1}W_ℓᵀ)/√m, the readout f = Y_Lv (the convention of the exact kernels with
+//!   σ_w² = 1, σ_b² = 0).
+//! - Empirical kernels ([`empirical`]): CK = ZZᵀ; the DEQ's NTK (ZZᵀ) ⊘ (11ᵀ − σ_a²·dZdZᵀ) with
+//!   dZ = φ′(H)/√m; the MLP's NTK from the gradients, Y_LY_Lᵀ + Σ_ℓ (D_ℓD_ℓᵀ)∘(Y_{ℓ−1}Y_{ℓ−1}ᵀ); averaged over
+//!   draws with one n×n accumulator.
+//!
+//! Weights are Gaussian by default, or Rademacher, or sparse ternary — the equivalents do not depend on the
+//! weight distribution beyond its variance.
+
+pub mod empirical;
+pub mod features;
+
+use ndarray::{Array2, ArrayView2, Zip};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+use serde::Serialize;
+
+use crate::activation::{require_derivative, Activation, ActivationRef};
+use crate::eigen::matmul_into;
+use crate::kernel::check_data;
+use crate::kernel::implicit::{deq_activation, DeqParams};
+use crate::solve::{anderson, AndersonParams, SolveReport};
+use crate::{Error, Result};
+
+/// The distribution of the weights' entries (all with mean 0 and variance 1).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub enum Weights {
+    Gaussian,
+    /// ±1 with probability ½.
+    Rademacher,
+    /// ±1/√s with probability s/2 each, 0 otherwise (s ∈ (0, 1]).
+    SparseTernary {
+        density: f64,
+    },
+}
+
+impl Weights {
+    /// Checked: the density of sparse ternary weights lies in (0, 1].
+    pub fn checked(self) -> Result<Self> {
+        if let Weights::SparseTernary { density } = self {
+            if !(density > 0.0 && density <= 1.0) {
+                return Err(Error::InvalidParameter {
+                    name: "density",
+                    value: density,
+                    requirement: "sparse ternary weights need a density in (0, 1]",
+                });
+            }
+        }
+        Ok(self)
+    }
+
+    /// A rows×cols matrix of i.i.d. entries.
+    pub fn draw(&self, rows: usize, cols: usize, rng: &mut ChaCha8Rng) -> Array2<f64> {
+        match *self {
+            Weights::Gaussian => {
+                Array2::from_shape_simple_fn((rows, cols), || StandardNormal.sample(rng))
+            }
+            Weights::Rademacher => Array2::from_shape_simple_fn((rows, cols), || {
+                if rng.random::<bool>() {
+                    1.0
+                } else {
+                    -1.0
+                }
+            }),
+            Weights::SparseTernary { density } => {
+                let v = 1.0 / density.sqrt();
+                Array2::from_shape_simple_fn((rows, cols), || {
+                    let u: f64 = rng.random();
+                    if u < 0.5 * density {
+                        v
+                    } else if u < density {
+                        -v
+                    } else {
+                        0.0
+                    }
+                })
+            }
+        }
+    }
+}
+
+/// out ← φ(h)/√m elementwise (and, when asked, dout ← φ′(h)/√m), rows in parallel.
+fn activate(
+    act: &ActivationRef,
+    h: &Array2<f64>,
+    m: usize,
+    out: &mut Array2<f64>,
+    dout: Option<&mut Array2<f64>>,
+) {
+    let s = 1.0 / (m as f64).sqrt();
+    Zip::from(&mut *out)
+        .and(h)
+        .par_for_each(|o, &v| *o = act.value(v) * s);
+    if let Some(d) = dout {
+        Zip::from(d)
+            .and(h)
+            .par_for_each(|o, &v| *o = act.derivative(v) * s);
+    }
+}
+
+/// A random DEQ of width m.
+#[derive(Debug, Clone)]
+pub struct DeqNetwork {
+    /// φ as used (centered as the parameters say).
+    pub activation: ActivationRef,
+    pub sigma_a2: f64,
+    pub sigma_b2: f64,
+    /// m×m.
+    pub a: Array2<f64>,
+    /// m×p.
+    pub b: Array2<f64>,
+}
+
+/// The fixed point of a forward pass: Z (n×m), the pre-activations H = σ_a·ZAᵀ + σ_b·XBᵀ, and how the solver went.
+#[derive(Debug, Clone)]
+pub struct DeqState {
+    pub z: Array2<f64>,
+    pub h: Array2<f64>,
+    pub report: SolveReport,
+}
+
+impl DeqNetwork {
+    /// Draw A and B for `params` (the activation centered for data `x`, as the infinite-width kernels do).
+    pub fn sample(
+        params: &DeqParams,
+        x: ArrayView2<f64>,
+        width: usize,
+        weights: Weights,
+        seed: u64,
+    ) -> Result<Self> {
+        check_data(x)?;
+        if width == 0 {
+            return Err(Error::InvalidParameter {
+                name: "width",
+                value: 0.0,
+                requirement: "a network needs at least one neuron",
+            });
+        }
+        let weights = weights.checked()?;
+        let (activation, _, _) = deq_activation(params, x)?;
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let a = weights.draw(width, width, &mut rng);
+        let b = weights.draw(width, x.ncols(), &mut rng);
+        Ok(DeqNetwork {
+            activation,
+            sigma_a2: params.sigma_a2(),
+            sigma_b2: params.sigma_b2(),
+            a,
+            b,
+        })
+    }
+
+    pub fn width(&self) -> usize {
+        self.a.nrows()
+    }
+
+    /// σ_b·XBᵀ (n×m), the input injection.
+    fn injection(&self, x: ArrayView2<f64>) -> Result<Array2<f64>> {
+        check_data(x)?;
+        if x.ncols() != self.b.ncols() {
+            return Err(Error::Shape {
+                what: format!(
+                    "data has {} columns, the network's input dimension is {}",
+                    x.ncols(),
+                    self.b.ncols()
+                ),
+            });
+        }
+        let mut u = Array2::<f64>::zeros((x.nrows(), self.width()));
+        matmul_into(u.view_mut(), x, self.b.t(), false);
+        u.mapv_inplace(|v| v * self.sigma_b2.sqrt());
+        Ok(u)
+    }
+
+    /// H = σ_a·ZAᵀ + U.
+    fn preactivation(&self, z: ArrayView2<f64>, u: &Array2<f64>, h: &mut Array2<f64>) {
+        h.assign(u);
+        faer::linalg::matmul::matmul(
+            crate::eigen::faer_mut(h.view_mut()),
+            faer::Accum::Add,
+            crate::eigen::faer_ref(z),
+            crate::eigen::faer_ref(self.a.t()),
+            self.sigma_a2.sqrt(),
+            faer::Par::rayon(0),
+        );
+    }
+
+    /// The fixed point Z* by Anderson acceleration to ‖Z − φ(H(Z))/√m‖_∞ ≤ `params`' tolerance. Outside the
+    /// contraction region the solver's NotConverged or Diverged error says so.
+    pub fn forward(&self, x: ArrayView2<f64>, params: &AndersonParams) -> Result<DeqState> {
+        let u = self.injection(x)?;
+        let (n, m) = (x.nrows(), self.width());
+        let mut h = Array2::<f64>::zeros((n, m));
+        let mut out = Array2::<f64>::zeros((n, m));
+        let mut z = vec![0.0; n * m];
+        let report = anderson(
+            &mut z,
+            |zin, zout| {
+                let zv = ArrayView2::from_shape((n, m), zin).expect("n×m");
+                self.preactivation(zv, &u, &mut h);
+                activate(&self.activation, &h, m, &mut out, None);
+                zout.copy_from_slice(out.as_slice().expect("standard layout"));
+            },
+            params,
+        )
+        .map_err(|e| match e {
+            Error::NotConverged {
+                iterations,
+                residual,
+                contraction,
+                ..
+            } => Error::NotConverged {
+                method:
+                    "DEQ forward pass (Anderson): the map may not be a contraction at this σ_a²",
+                iterations,
+                residual,
+                contraction,
+            },
+            Error::Diverged {
+                iterations,
+                residual,
+                contraction,
+                ..
+            } => Error::Diverged {
+                method: "DEQ forward pass (Anderson): the map is not a contraction at this σ_a²",
+                iterations,
+                residual,
+                contraction,
+            },
+            other => other,
+        })?;
+        let z = Array2::from_shape_vec((n, m), z).expect("n×m");
+        self.preactivation(z.view(), &u, &mut h);
+        Ok(DeqState { z, h, report })
+    }
+
+    /// `iterations` unrolled steps from Z = 0 (a depth-`iterations` network with tied weights).
+    pub fn unrolled(&self, x: ArrayView2<f64>, iterations: usize) -> Result<DeqState> {
+        let u = self.injection(x)?;
+        let (n, m) = (x.nrows(), self.width());
+        let mut h = Array2::<f64>::zeros((n, m));
+        let mut z = Array2::<f64>::zeros((n, m));
+        let start = std::time::Instant::now();
+        let mut residual = f64::NAN;
+        for _ in 0..iterations {
+            self.preactivation(z.view(), &u, &mut h);
+            let mut next = Array2::<f64>::zeros((n, m));
+            activate(&self.activation, &h, m, &mut next, None);
+            residual = next
+                .iter()
+                .zip(z.iter())
+                .fold(0f64, |r, (a, b)| r.max((a - b).abs()));
+            z = next;
+        }
+        self.preactivation(z.view(), &u, &mut h);
+        Ok(DeqState {
+            z,
+            h,
+            report: SolveReport {
+                iterations,
+                residual,
+                contraction: None,
+                seconds: start.elapsed().as_secs_f64(),
+            },
+        })
+    }
+
+    /// dZ = φ′(H)/√m at a state.
+    pub fn derivative(&self, state: &DeqState) -> Result<Array2<f64>> {
+        require_derivative(&self.activation, "the empirical NTK")?;
+        let m = self.width();
+        let mut d = Array2::<f64>::zeros(state.h.raw_dim());
+        let mut scratch = Array2::<f64>::zeros(state.h.raw_dim());
+        activate(&self.activation, &state.h, m, &mut scratch, Some(&mut d));
+        Ok(d)
+    }
+}
+
+/// A random fully connected network of width m: layers (activation, W_ℓ) and a readout v.
+#[derive(Debug, Clone)]
+pub struct MlpNetwork {
+    pub layers: Vec<(ActivationRef, Array2<f64>)>,
+    pub readout: ndarray::Array1<f64>,
+}
+
+/// Post-activations Y_ℓ (n×m, ℓ = 0 is the input) and pre-activations H_ℓ (ℓ = 1..L) of a forward pass.
+pub struct MlpState {
+    pub y: Vec<Array2<f64>>,
+    pub h: Vec<Array2<f64>>,
+}
+
+impl MlpNetwork {
+    /// Draw the weights of the network with these layer activations (use them centered, as
+    /// [`crate::design::network_layers`] builds them), input dimension p.
+    pub fn sample(
+        layers: &[ActivationRef],
+        p: usize,
+        width: usize,
+        weights: Weights,
+        seed: u64,
+    ) -> Result<Self> {
+        if width == 0 || layers.is_empty() || p == 0 {
+            return Err(Error::InvalidParameter {
+                name: "width",
+                value: width as f64,
+                requirement: "a network needs at least one layer, one input and one neuron",
+            });
+        }
+        let weights = weights.checked()?;
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut fan_in = p;
+        let mut out = Vec::with_capacity(layers.len());
+        for a in layers {
+            out.push((a.clone(), weights.draw(width, fan_in, &mut rng)));
+            fan_in = width;
+        }
+        let readout = weights.draw(width, 1, &mut rng).column(0).to_owned();
+        Ok(MlpNetwork {
+            layers: out,
+            readout,
+        })
+    }
+
+    pub fn forward(&self, x: ArrayView2<f64>) -> Result<MlpState> {
+        check_data(x)?;
+        if x.ncols() != self.layers[0].1.ncols() {
+            return Err(Error::Shape {
+                what: format!(
+                    "data has {} columns, the network's input dimension is {}",
+                    x.ncols(),
+                    self.layers[0].1.ncols()
+                ),
+            });
+        }
+        let mut y = vec![x.to_owned()];
+        let mut h = Vec::with_capacity(self.layers.len());
+        for (act, w) in &self.layers {
+            let m = w.nrows();
+            let mut pre = Array2::<f64>::zeros((x.nrows(), m));
+            matmul_into(
+                pre.view_mut(),
+                y.last().expect("input").view(),
+                w.t(),
+                false,
+            );
+            let mut post = Array2::<f64>::zeros((x.nrows(), m));
+            activate(act, &pre, m, &mut post, None);
+            h.push(pre);
+            y.push(post);
+        }
+        Ok(MlpState { y, h })
+    }
+}
