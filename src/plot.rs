@@ -167,14 +167,18 @@ pub fn spectra(
         .copied()
         .filter(|&v| v < lo || v > hi)
         .collect();
-    let caption = if hidden.is_empty() {
-        title.to_string()
-    } else {
-        let list: Vec<String> = hidden.iter().take(6).map(|v| format!("{v:.4}")).collect();
-        format!("{title} (outliers off scale: {})", list.join(", "))
-    };
+    let caption = title.to_string();
+    let note = (!hidden.is_empty()).then(|| {
+        let mut v = hidden.clone();
+        v.sort_by(f64::total_cmp);
+        v.dedup_by(|a, b| (*a - *b).abs() <= 1e-9 * b.abs().max(1.0));
+        let list: Vec<String> = v.iter().take(6).map(|x| format!("{x:.4}")).collect();
+        let more = if v.len() > 6 { ", …" } else { "" };
+        format!("outliers off the axis: {}{more}", list.join(", "))
+    });
     let fig = SpectraFigure {
         caption,
+        note,
         lo,
         hi,
         ymax,
@@ -201,6 +205,8 @@ pub fn spectra(
 /// Everything a spectra figure shows.
 struct SpectraFigure<'a> {
     caption: String,
+    /// A line of text inside the plot area (outliers beyond the axis).
+    note: Option<String>,
     lo: f64,
     hi: f64,
     ymax: f64,
@@ -243,9 +249,18 @@ impl SpectraFigure<'_> {
                 pts.push((h.edges[b + 1], d));
             }
             pts.push((h.edges[h.edges.len() - 1], 0.0));
-            let drawn = chart
-                .draw_series(LineSeries::new(pts, color.stroke_width(2)))
-                .map_err(draw_error)?;
+            // The first spectrum (the reference) wide and solid, the others alternately solid and dashed, so
+            // that curves lying on top of each other stay visible.
+            let style = color.stroke_width(if k == 0 { 4 } else { 2 });
+            let drawn = if k % 2 == 0 {
+                chart
+                    .draw_series(LineSeries::new(pts, style))
+                    .map_err(draw_error)?
+            } else {
+                chart
+                    .draw_series(DashedLineSeries::new(pts, 7, 4, style))
+                    .map_err(draw_error)?
+            };
             if self.text {
                 drawn.label(s.label).legend(move |(x, y)| {
                     PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
@@ -270,6 +285,10 @@ impl SpectraFigure<'_> {
                 .position(SeriesLabelPosition::UpperRight)
                 .draw()
                 .map_err(draw_error)?;
+            if let Some(note) = &self.note {
+                root.draw(&Text::new(note.clone(), (90, 50), ("sans-serif", 14)))
+                    .map_err(draw_error)?;
+            }
         }
         root.present().map_err(draw_error)?;
         Ok(())
@@ -305,4 +324,145 @@ fn encode_png(rgb: &[u8], out: &mut Vec<u8>) -> Result<()> {
     let mut w = enc.write_header().map_err(draw_error)?;
     w.write_image_data(rgb).map_err(draw_error)?;
     w.finish().map_err(draw_error)
+}
+
+/// One curve of a line plot.
+pub struct Curve<'a> {
+    pub label: &'a str,
+    pub points: &'a [(f64, f64)],
+    /// Drawn dashed and grey (a reference guide rather than data).
+    pub guide: bool,
+}
+
+/// Curves on log-log axes (both coordinates must be positive), with markers on the data points.
+pub fn loglog(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Curve],
+    force: bool,
+) -> Result<FigureReport> {
+    let pts: Vec<(f64, f64)> = series
+        .iter()
+        .flat_map(|s| s.points.iter().copied())
+        .collect();
+    if pts.is_empty()
+        || pts
+            .iter()
+            .any(|&(x, y)| !(x > 0.0 && y > 0.0 && x.is_finite() && y.is_finite()))
+    {
+        return Err(Error::InvalidParameter {
+            name: "log-log points",
+            value: f64::NAN,
+            requirement: "need at least one point, all coordinates finite and > 0",
+        });
+    }
+    let (xlo, xhi, ylo, yhi) = pts.iter().fold(
+        (f64::INFINITY, 0f64, f64::INFINITY, 0f64),
+        |(a, b, c, d), &(x, y)| (a.min(x), b.max(x), c.min(y), d.max(y)),
+    );
+    let fig = LogLogFigure {
+        title,
+        x_label,
+        y_label,
+        series,
+        x: (xlo / 1.15, xhi * 1.15),
+        y: (ylo / 1.5, yhi * 1.5),
+        text: font_available(),
+    };
+    write_figure(path, force, fig.text, |fmt, out| match fmt {
+        Format::Svg => {
+            let mut s = String::new();
+            fig.draw(SVGBackend::with_string(&mut s, SIZE).into_drawing_area())?;
+            out.extend_from_slice(s.as_bytes());
+            Ok(())
+        }
+        Format::Png => {
+            let mut rgb = vec![0u8; (SIZE.0 * SIZE.1 * 3) as usize];
+            fig.draw(BitMapBackend::with_buffer(&mut rgb, SIZE).into_drawing_area())?;
+            encode_png(&rgb, out)
+        }
+    })
+}
+
+struct LogLogFigure<'a> {
+    title: &'a str,
+    x_label: &'a str,
+    y_label: &'a str,
+    series: &'a [Curve<'a>],
+    x: (f64, f64),
+    y: (f64, f64),
+    text: bool,
+}
+
+impl LogLogFigure<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        root.fill(&WHITE).map_err(draw_error)?;
+        let mut builder = ChartBuilder::on(&root);
+        builder.margin(14);
+        if self.text {
+            builder
+                .caption(self.title, ("sans-serif", 20))
+                .x_label_area_size(40)
+                .y_label_area_size(70);
+        }
+        let mut chart = builder
+            .build_cartesian_2d(
+                (self.x.0..self.x.1).log_scale(),
+                (self.y.0..self.y.1).log_scale(),
+            )
+            .map_err(draw_error)?;
+        let mut mesh = chart.configure_mesh();
+        if self.text {
+            mesh.x_desc(self.x_label).y_desc(self.y_label);
+        } else {
+            mesh.x_labels(0).y_labels(0);
+        }
+        mesh.draw().map_err(draw_error)?;
+        let mut k = 0;
+        for s in self.series {
+            let color = if s.guide {
+                RGBColor(120, 120, 120)
+            } else {
+                let c = COLORS[k % COLORS.len()];
+                k += 1;
+                c
+            };
+            let style = color.stroke_width(if s.guide { 1 } else { 2 });
+            let drawn = if s.guide {
+                chart
+                    .draw_series(DashedLineSeries::new(s.points.iter().copied(), 6, 4, style))
+                    .map_err(draw_error)?
+            } else {
+                chart
+                    .draw_series(LineSeries::new(s.points.iter().copied(), style))
+                    .map_err(draw_error)?
+            };
+            if self.text {
+                drawn.label(s.label).legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+                });
+            }
+            if !s.guide {
+                chart
+                    .draw_series(s.points.iter().map(|&p| Circle::new(p, 4, color.filled())))
+                    .map_err(draw_error)?;
+            }
+        }
+        if self.text {
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .position(SeriesLabelPosition::LowerLeft)
+                .draw()
+                .map_err(draw_error)?;
+        }
+        root.present().map_err(draw_error)?;
+        Ok(())
+    }
 }

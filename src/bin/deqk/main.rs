@@ -1,8 +1,11 @@
 //! `deqk`: the command line of deq-kernels (SPEC §11).
 
+mod design;
 mod eig;
 mod equivalent;
+mod finite;
 mod progress;
+mod reproduce;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -68,9 +71,18 @@ enum Command {
     },
     /// Exact infinite-width kernel matrix of a model on data (SPEC §4).
     Kernel(KernelArgs),
+    /// The main job: a DEQ, its high-dimensional equivalent, its designed shallow twin and an unmatched network,
+    /// with spectra, distances, plots and an error-vs-p sweep, written to a folder.
+    Reproduce(reproduce::ReproduceArgs),
     /// Coefficients of the high-dimensional equivalent of a DEQ or explicit network (SPEC §4, §6); with data, the
     /// equivalent matrix or its spectrum.
     Equivalent(equivalent::EquivalentArgs),
+    /// The shallow explicit network whose equivalent CK or NTK equals a DEQ's (SPEC §7).
+    Design(design::DesignArgs),
+    /// Empirical CK or NTK of random finite-width networks, averaged over draws (SPEC §8).
+    Empirical(finite::EmpiricalArgs),
+    /// Random-feature classification on MNIST: DEQ, designed and unmatched explicit networks.
+    Classify(finite::ClassifyArgs),
     /// Eigenvalues (and optionally eigenvectors) of a symmetric matrix.
     Eig(eig::EigArgs),
     /// Eigenvalue histograms of one or more matrices, overlaid in a figure, with distances between them.
@@ -264,7 +276,11 @@ fn run(command: Command) -> Result<(), Error> {
             Ok(())
         }
         Command::Kernel(args) => kernel(args),
+        Command::Reproduce(args) => reproduce::reproduce(args),
         Command::Equivalent(args) => equivalent::equivalent(args),
+        Command::Design(args) => design::design(args),
+        Command::Empirical(args) => finite::empirical(args),
+        Command::Classify(args) => finite::classify(args),
         Command::Eig(args) => eig::eig(args),
         Command::Spectrum(args) => eig::spectrum(args),
         Command::BenchEig(args) => eig::bench_eig(args),
