@@ -10,6 +10,7 @@
 pub mod activation;
 pub(crate) mod buffer;
 pub mod data;
+pub mod delm;
 pub mod design;
 pub mod eigen;
 pub mod error;

@@ -7,6 +7,7 @@
 use std::path::Path;
 use std::sync::OnceLock;
 
+use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use serde::Serialize;
@@ -343,32 +344,62 @@ pub fn loglog(
     series: &[Curve],
     force: bool,
 ) -> Result<FigureReport> {
+    log_axes(path, title, x_label, y_label, series, force, true)
+}
+
+/// Curves with a logarithmic y axis and a linear x axis (y must be positive).
+pub fn semilogy(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Curve],
+    force: bool,
+) -> Result<FigureReport> {
+    log_axes(path, title, x_label, y_label, series, force, false)
+}
+
+fn log_axes(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Curve],
+    force: bool,
+    log_x: bool,
+) -> Result<FigureReport> {
     let pts: Vec<(f64, f64)> = series
         .iter()
         .flat_map(|s| s.points.iter().copied())
         .collect();
-    if pts.is_empty()
-        || pts
-            .iter()
-            .any(|&(x, y)| !(x > 0.0 && y > 0.0 && x.is_finite() && y.is_finite()))
-    {
+    let bad =
+        |&(x, y): &(f64, f64)| !(y > 0.0 && y.is_finite() && x.is_finite() && (!log_x || x > 0.0));
+    if pts.is_empty() || pts.iter().any(bad) {
         return Err(Error::InvalidParameter {
-            name: "log-log points",
+            name: "points on logarithmic axes",
             value: f64::NAN,
-            requirement: "need at least one point, all coordinates finite and > 0",
+            requirement:
+                "need at least one point, finite coordinates, > 0 on every logarithmic axis",
         });
     }
     let (xlo, xhi, ylo, yhi) = pts.iter().fold(
-        (f64::INFINITY, 0f64, f64::INFINITY, 0f64),
+        (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, 0f64),
         |(a, b, c, d), &(x, y)| (a.min(x), b.max(x), c.min(y), d.max(y)),
     );
+    let x = if log_x {
+        (xlo / 1.15, xhi * 1.15)
+    } else {
+        let pad = 0.02 * (xhi - xlo).max(1.0);
+        (xlo - pad, xhi + pad)
+    };
     let fig = LogLogFigure {
         title,
         x_label,
         y_label,
         series,
-        x: (xlo / 1.15, xhi * 1.15),
+        x,
         y: (ylo / 1.5, yhi * 1.5),
+        log_x,
         text: font_available(),
     };
     write_figure(path, force, fig.text, |fmt, out| match fmt {
@@ -393,6 +424,7 @@ struct LogLogFigure<'a> {
     series: &'a [Curve<'a>],
     x: (f64, f64),
     y: (f64, f64),
+    log_x: bool,
     text: bool,
 }
 
@@ -400,6 +432,19 @@ impl LogLogFigure<'_> {
     fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> Result<()>
     where
         DB::ErrorType: 'static,
+    {
+        if self.log_x {
+            self.draw_on(root, (self.x.0..self.x.1).log_scale())
+        } else {
+            self.draw_on(root, self.x.0..self.x.1)
+        }
+    }
+
+    fn draw_on<DB: DrawingBackend, X>(&self, root: DrawingArea<DB, Shift>, x_spec: X) -> Result<()>
+    where
+        DB::ErrorType: 'static,
+        X: AsRangedCoord<Value = f64>,
+        X::CoordDescType: ValueFormatter<f64>,
     {
         root.fill(&WHITE).map_err(draw_error)?;
         let mut builder = ChartBuilder::on(&root);
@@ -411,10 +456,7 @@ impl LogLogFigure<'_> {
                 .y_label_area_size(70);
         }
         let mut chart = builder
-            .build_cartesian_2d(
-                (self.x.0..self.x.1).log_scale(),
-                (self.y.0..self.y.1).log_scale(),
-            )
+            .build_cartesian_2d(x_spec, (self.y.0..self.y.1).log_scale())
             .map_err(draw_error)?;
         let mut mesh = chart.configure_mesh();
         if self.text {

@@ -1,5 +1,6 @@
 //! `deqk`: the command line of deq-kernels (SPEC §11).
 
+mod delm;
 mod design;
 mod eig;
 mod equivalent;
@@ -83,6 +84,8 @@ enum Command {
     Empirical(finite::EmpiricalArgs),
     /// Random-feature classification on MNIST: DEQ, designed and unmatched explicit networks.
     Classify(finite::ClassifyArgs),
+    /// Train the deep equilibrium linear model and show its linear convergence to the shallow optimum (SPEC §9).
+    Delm(delm::DelmArgs),
     /// Eigenvalues (and optionally eigenvectors) of a symmetric matrix.
     Eig(eig::EigArgs),
     /// Eigenvalue histograms of one or more matrices, overlaid in a figure, with distances between them.
@@ -281,6 +284,7 @@ fn run(command: Command) -> Result<(), Error> {
         Command::Design(args) => design::design(args),
         Command::Empirical(args) => finite::empirical(args),
         Command::Classify(args) => finite::classify(args),
+        Command::Delm(args) => delm::delm(args),
         Command::Eig(args) => eig::eig(args),
         Command::Spectrum(args) => eig::spectrum(args),
         Command::BenchEig(args) => eig::bench_eig(args),
