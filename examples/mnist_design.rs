@@ -6,28 +6,20 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use deq_kernels::activation::{parse_activation, ActivationRef, Centered, ScaleMoments};
+use deq_kernels::activation::{parse_activation, ActivationRef};
 use deq_kernels::data::{mnist, preprocess};
 use deq_kernels::design::{
     deq_targets, family_by_name, match_family, network_layers, KernelKind, MatchParams,
 };
 use deq_kernels::eigen::spectrum::{operator_norm_distance, wasserstein1};
 use deq_kernels::eigen::{FaerEigen, SymmetricEigensolver};
-use deq_kernels::kernel::explicit::{mlp_kernels, DenseLayer, MlpParams, Which};
+use deq_kernels::kernel::explicit::{mlp_kernels, MlpParams, Which};
 use deq_kernels::kernel::implicit::{deq_kernels, DeqParams, ImplicitWhich};
-use deq_kernels::rmt::equivalent::{explicit_equivalent, FirstLayer};
+use deq_kernels::rmt::equivalent::centered_layers;
 use ndarray::Array2;
 
 fn kernel(layers: Vec<ActivationRef>, frozen: bool, x: &Array2<f64>, ck: bool) -> Array2<f64> {
-    let dense = layers
-        .into_iter()
-        .map(|a| DenseLayer {
-            activation: a,
-            sigma_w2: 1.0,
-            sigma_b2: 0.0,
-        })
-        .collect();
-    let mut p = MlpParams::from_layers(dense).unwrap();
+    let mut p = MlpParams::unit_variance(layers).unwrap();
     if frozen {
         p = p.with_frozen_first_layer();
     }
@@ -66,19 +58,7 @@ fn main() {
         };
         let deq = deq_kernels::<f64>(&DeqParams::new(relu.clone(), 0.2).unwrap(), x.view(), which)
             .unwrap();
-        let plain: Vec<ActivationRef> = {
-            let e = explicit_equivalent(&[relu.clone(), relu.clone()], tau0, FirstLayer::Trained)
-                .unwrap();
-            e.layers
-                .iter()
-                .map(|m| {
-                    Arc::new(Centered::new(
-                        relu.clone(),
-                        ScaleMoments::compute(&relu, m.tau).unwrap().m0,
-                    )) as ActivationRef
-                })
-                .collect()
-        };
+        let plain = centered_layers(vec![relu.clone(); 2], tau0).unwrap();
         for (ck, family) in [(true, "lrelu2"), (false, "lrelu3")] {
             let kind = if ck { KernelKind::Ck } else { KernelKind::Ntk };
             let f = family_by_name(family, false).unwrap();

@@ -11,7 +11,7 @@ use deq_kernels::design::{
     MatchParams,
 };
 use deq_kernels::eigen::spectrum::operator_norm_distance;
-use deq_kernels::kernel::explicit::{mlp_kernels, DenseLayer, MlpParams, Which};
+use deq_kernels::kernel::explicit::{mlp_kernels, MlpParams, Which};
 use deq_kernels::kernel::implicit::{deq_kernels, DeqParams, ImplicitWhich};
 use deq_kernels::rmt::gmm::GaussianMixture;
 use ndarray::Array2;
@@ -118,29 +118,16 @@ fn family_kernel(
     tau0: f64,
     kind: KernelKind,
 ) -> Array2<f64> {
-    let layers = network_layers(f, params, tau0).unwrap();
-    let dense = layers
-        .into_iter()
-        .map(|a| DenseLayer {
-            activation: a,
-            sigma_w2: 1.0,
-            sigma_b2: 0.0,
-        })
-        .collect();
-    let mut p = MlpParams::from_layers(dense).unwrap();
+    let mut p = MlpParams::unit_variance(network_layers(f, params, tau0).unwrap()).unwrap();
     if f.first_layer() == deq_kernels::rmt::equivalent::FirstLayer::Frozen {
         p = p.with_frozen_first_layer();
     }
-    let k = mlp_kernels::<f64>(
-        &p,
-        x.view(),
-        if kind == KernelKind::Ck {
-            Which::CK
-        } else {
-            Which::NTK
-        },
-    )
-    .unwrap();
+    let which = if kind == KernelKind::Ck {
+        Which::CK
+    } else {
+        Which::NTK
+    };
+    let k = mlp_kernels::<f64>(&p, x.view(), which).unwrap();
     if kind == KernelKind::Ck {
         k.ck.unwrap()
     } else {

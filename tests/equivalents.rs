@@ -4,13 +4,13 @@
 
 use std::sync::Arc;
 
-use deq_kernels::activation::{parse_activation, ActivationRef, Centered, ScaleMoments};
+use deq_kernels::activation::{parse_activation, ActivationRef, ScaleMoments};
 use deq_kernels::eigen::spectrum::operator_norm_distance;
 use deq_kernels::eigen::{FaerEigen, SymmetricEigensolver};
-use deq_kernels::kernel::explicit::{mlp_kernels, DenseLayer, MlpParams, Which};
+use deq_kernels::kernel::explicit::{mlp_kernels, MlpParams, Which};
 use deq_kernels::kernel::implicit::{deq_kernels, DeqParams, ImplicitWhich};
 use deq_kernels::rmt::equivalent::{
-    deq_equivalent, explicit_equivalent, Coefficients, FirstLayer, LayerMoments,
+    centered_layers, deq_equivalent, explicit_equivalent, Coefficients, FirstLayer, LayerMoments,
 };
 use deq_kernels::rmt::gmm::{Covariance, GaussianMixture, MixtureClass};
 use deq_kernels::rmt::matrix::{equivalent_matrix, equivalent_spectrum};
@@ -298,20 +298,7 @@ fn structured_spectrum_equals_the_dense_one() {
 
 /// The exact explicit network of `layers` (each centered at its own input scale, σ_w² = 1, σ_b² = 0).
 fn centered_network(layers: &[ActivationRef], tau0: f64) -> MlpParams {
-    let eq = explicit_equivalent(layers, tau0, FirstLayer::Trained).unwrap();
-    let dense: Vec<DenseLayer> = layers
-        .iter()
-        .zip(&eq.layers)
-        .map(|(a, m)| {
-            let c = ScaleMoments::compute(a, m.tau).unwrap().m0;
-            DenseLayer {
-                activation: Arc::new(Centered::new(a.clone(), c)),
-                sigma_w2: 1.0,
-                sigma_b2: 0.0,
-            }
-        })
-        .collect();
-    MlpParams::from_layers(dense).unwrap()
+    MlpParams::unit_variance(centered_layers(layers.to_vec(), tau0).unwrap()).unwrap()
 }
 
 struct Errors {

@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 
-use deq_kernels::activation::{parse_activation, ActivationRef, Centered, ScaleMoments};
+use deq_kernels::activation::{parse_activation, ActivationRef};
 use deq_kernels::eigen::spectrum::operator_norm_distance;
 use deq_kernels::eigen::{FaerEigen, SymmetricEigensolver};
-use deq_kernels::kernel::explicit::{mlp_kernels, DenseLayer, MlpParams, Which};
+use deq_kernels::kernel::explicit::{mlp_kernels, MlpParams, Which};
 use deq_kernels::kernel::implicit::{deq_kernels, DeqParams, ImplicitWhich};
 use deq_kernels::kernel::NoProgress;
 use deq_kernels::network::empirical::{
@@ -13,7 +13,7 @@ use deq_kernels::network::empirical::{
 };
 use deq_kernels::network::features::RidgeReadout;
 use deq_kernels::network::{DeqNetwork, Weights};
-use deq_kernels::rmt::equivalent::{explicit_equivalent, FirstLayer};
+use deq_kernels::rmt::equivalent::centered_layers;
 use deq_kernels::rmt::gmm::GaussianMixture;
 use deq_kernels::solve::AndersonParams;
 use deq_kernels::Error;
@@ -184,28 +184,9 @@ fn weight_distributions_share_the_limit() {
 fn mlp_empirical_kernels_converge_to_the_exact_ones() {
     let x = data(96);
     let tau0 = (x.iter().map(|v| v * v).sum::<f64>() / x.nrows() as f64).sqrt();
-    let base = vec![relu(), relu()];
-    let eq = explicit_equivalent(&base, tau0, FirstLayer::Trained).unwrap();
-    let layers: Vec<ActivationRef> = base
-        .iter()
-        .zip(&eq.layers)
-        .map(|(a, m)| {
-            Arc::new(Centered::new(
-                a.clone(),
-                ScaleMoments::compute(a, m.tau).unwrap().m0,
-            )) as ActivationRef
-        })
-        .collect();
-    let dense: Vec<DenseLayer> = layers
-        .iter()
-        .map(|a| DenseLayer {
-            activation: a.clone(),
-            sigma_w2: 1.0,
-            sigma_b2: 0.0,
-        })
-        .collect();
+    let layers = centered_layers(vec![relu(), relu()], tau0).unwrap();
     for frozen in [false, true] {
-        let mut p = MlpParams::from_layers(dense.clone()).unwrap();
+        let mut p = MlpParams::unit_variance(layers.clone()).unwrap();
         if frozen {
             p = p.with_frozen_first_layer();
         }

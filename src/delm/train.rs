@@ -273,8 +273,8 @@ pub fn train(
         0.0
     };
     let k = useful.len().saturating_sub(1).max(1).min(factors.len());
-    let bound_rate = (!factors.is_empty())
-        .then(|| (factors[..k].iter().sum::<f64>() / k as f64).exp());
+    let bound_rate =
+        (!factors.is_empty()).then(|| (factors[..k].iter().sum::<f64>() / k as f64).exp());
     Ok(TrainReport {
         loss_kind: params.loss,
         loss: losses,

@@ -17,8 +17,10 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
-use crate::activation::{ActivationRef, Centered, ScaleMoments};
-use crate::rmt::equivalent::{deq_equivalent, explicit_equivalent, Coefficients, FirstLayer};
+use crate::activation::ActivationRef;
+use crate::rmt::equivalent::{
+    centered_layers, deq_equivalent, explicit_equivalent, Coefficients, FirstLayer,
+};
 use crate::solve::{levenberg_marquardt, LevenbergMarquardtParams};
 use crate::{Error, Result};
 
@@ -83,23 +85,14 @@ pub fn family_coefficients(
     }
 }
 
-/// The layers of the network as it is built (each activation centered at its own input scale τ_{ℓ−1}, SPEC §4
-/// and §7), ready for the exact kernels or finite-width networks (i.i.d. N(0, 1) weights, no biases).
+/// The layers of the family's network as it is built (each activation centered at its own input scale,
+/// [`crate::rmt::equivalent::centered_layers`]), ready for the exact kernels or finite-width networks.
 pub fn network_layers(
     family: &dyn ExplicitFamily,
     params: &[f64],
     tau0: f64,
 ) -> Result<Vec<ActivationRef>> {
-    let layers = family.layers(params)?;
-    let e = explicit_equivalent(&layers, tau0, FirstLayer::Trained)?;
-    layers
-        .into_iter()
-        .zip(&e.layers)
-        .map(|(a, m)| {
-            let c = ScaleMoments::compute(&a, m.tau)?.m0;
-            Ok(std::sync::Arc::new(Centered::new(a, c)) as ActivationRef)
-        })
-        .collect()
+    centered_layers(family.layers(params)?, tau0)
 }
 
 /// The DEQ's targets: (ĝ₁, ĝ₂, ĝ₃, ĝ₀) for the CK, (β₁, β₂, β₃, κ² − τ₀²β₁) for the NTK (SPEC §7).

@@ -63,6 +63,21 @@ impl MlpParams {
         ])
     }
 
+    /// Hidden layers with these activations and σ_w² = 1, σ_b² = 0 — the network Y_ℓ = σ_ℓ(W_ℓY_{ℓ−1})/√m with
+    /// i.i.d. N(0, 1) weights of SPEC §4 and §7.
+    pub fn unit_variance(activations: Vec<ActivationRef>) -> Result<Self> {
+        Self::from_layers(
+            activations
+                .into_iter()
+                .map(|activation| DenseLayer {
+                    activation,
+                    sigma_w2: 1.0,
+                    sigma_b2: 0.0,
+                })
+                .collect(),
+        )
+    }
+
     /// Arbitrary hidden layers, input side first.
     pub fn from_layers(layers: Vec<DenseLayer>) -> Result<Self> {
         if layers.is_empty() {

@@ -169,6 +169,21 @@ pub fn explicit_equivalent(
     })
 }
 
+/// The layers of the explicit network of SPEC §4/§7 as it is built: each activation centered at its own input
+/// scale, σ_ℓ − E[σ_ℓ(τ_{ℓ−1}ξ)], with τ_ℓ² = v_ℓ(τ_{ℓ−1}) from data of scale τ₀ — ready for the exact kernels
+/// ([`crate::kernel::explicit::MlpParams::unit_variance`]) or finite-width networks.
+pub fn centered_layers(layers: Vec<ActivationRef>, tau0: f64) -> Result<Vec<ActivationRef>> {
+    let e = explicit_equivalent(&layers, tau0, FirstLayer::Trained)?;
+    layers
+        .into_iter()
+        .zip(&e.layers)
+        .map(|(a, m)| {
+            let c = ScaleMoments::compute(&a, m.tau)?.m0;
+            Ok(std::sync::Arc::new(crate::activation::Centered::new(a, c)) as ActivationRef)
+        })
+        .collect()
+}
+
 /// The DEQ's solution of the four equations and its equivalents (SPEC §6).
 #[derive(Debug, Clone, Serialize)]
 pub struct DeqEquivalent {

@@ -1,7 +1,6 @@
 //! `deqk empirical` (finite-width kernels, SPEC §8) and `deqk classify` (random-feature classification).
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Instant;
 
 use clap::{Args, ValueEnum};
@@ -20,6 +19,7 @@ use deq_kernels::network::empirical::{
 };
 use deq_kernels::network::features::RidgeReadout;
 use deq_kernels::network::{DeqNetwork, MlpNetwork, Weights};
+use deq_kernels::rmt::equivalent::centered_layers;
 use deq_kernels::solve::AndersonParams;
 use deq_kernels::{npy, Error};
 
@@ -111,26 +111,6 @@ pub struct EmpiricalArgs {
     json: bool,
 }
 
-/// The layers of an mlp of `depth` copies of `act`, each centered at its input scale for data of scale τ₀.
-fn centered_layers(
-    act: &ActivationRef,
-    depth: usize,
-    tau0: f64,
-) -> Result<Vec<ActivationRef>, Error> {
-    use deq_kernels::activation::{Centered, ScaleMoments};
-    use deq_kernels::rmt::equivalent::{explicit_equivalent, FirstLayer};
-    let layers = vec![act.clone(); depth];
-    let e = explicit_equivalent(&layers, tau0, FirstLayer::Trained)?;
-    layers
-        .into_iter()
-        .zip(&e.layers)
-        .map(|(a, m)| {
-            let c = ScaleMoments::compute(&a, m.tau)?.m0;
-            Ok(Arc::new(Centered::new(a, c)) as ActivationRef)
-        })
-        .collect()
-}
-
 fn tau0_of(x: &Array2<f64>) -> f64 {
     (x.iter().map(|v| v * v).sum::<f64>() / x.nrows() as f64).sqrt()
 }
@@ -161,7 +141,7 @@ fn run_empirical<T: Real + ndarray_npy::WritableElement>(
             deq_empirical::<T>(&p, x.view(), kind, &emp, &bar)?
         }
         FiniteModel::Mlp => {
-            let layers = centered_layers(&act, args.depth, tau0_of(x))?;
+            let layers = centered_layers(vec![act; args.depth], tau0_of(x))?;
             mlp_empirical::<T>(&layers, x.view(), kind, args.frozen_first_layer, &emp, &bar)?
         }
     };
@@ -276,7 +256,7 @@ pub fn classify(args: ClassifyArgs) -> Result<(), Error> {
         &MatchParams::default(),
     )?;
     let designed = matched.solutions.first().map(|s| s.params.clone());
-    let plain = centered_layers(&activation("relu")?, 2, tau0)?;
+    let plain = centered_layers(vec![activation("relu")?; 2], tau0)?;
     let mut rows = Vec::new();
     let start = Instant::now();
     for &m in &args.widths {

@@ -3,14 +3,13 @@
 //! unmatched explicit network, a finite-width DEQ, their spectra and distances, and the error against p.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Instant;
 
 use clap::Args;
 use ndarray::{Array1, Array2};
 use serde_json::{json, Map, Value};
 
-use deq_kernels::activation::{ActivationRef, Centered, ScaleMoments};
+use deq_kernels::activation::ActivationRef;
 use deq_kernels::data::csv::LabelColumn;
 use deq_kernels::data::{preprocess, DataSource, Dataset};
 use deq_kernels::design::{
@@ -19,11 +18,11 @@ use deq_kernels::design::{
 };
 use deq_kernels::eigen::spectrum::{operator_norm_distance, wasserstein1};
 use deq_kernels::eigen::{FaerEigen, SymmetricEigensolver};
-use deq_kernels::kernel::explicit::{mlp_kernels, DenseLayer, MlpParams, Which};
+use deq_kernels::kernel::explicit::{mlp_kernels, MlpParams, Which};
 use deq_kernels::kernel::implicit::{deq_kernels, DeqParams, ImplicitWhich};
 use deq_kernels::network::empirical::{deq_empirical, EmpiricalKind, EmpiricalParams};
 use deq_kernels::plot::{loglog, spectra, Curve, SpectrumSeries};
-use deq_kernels::rmt::equivalent::{deq_equivalent, explicit_equivalent, FirstLayer};
+use deq_kernels::rmt::equivalent::{centered_layers, deq_equivalent, FirstLayer};
 use deq_kernels::rmt::gmm::GaussianMixture;
 use deq_kernels::rmt::matrix::equivalent_matrix;
 use deq_kernels::rmt::statistics::MixtureStatistics;
@@ -88,15 +87,7 @@ fn explicit_kernel(
     x: &Array2<f64>,
     kind: KernelKind,
 ) -> Result<Array2<f64>, Error> {
-    let dense = layers
-        .into_iter()
-        .map(|a| DenseLayer {
-            activation: a,
-            sigma_w2: 1.0,
-            sigma_b2: 0.0,
-        })
-        .collect();
-    let mut p = MlpParams::from_layers(dense)?;
+    let mut p = MlpParams::unit_variance(layers)?;
     if frozen {
         p = p.with_frozen_first_layer();
     }
@@ -111,17 +102,7 @@ fn explicit_kernel(
 
 /// A plain network of `depth` ReLU layers, each centered at its input scale.
 fn plain_relu(depth: usize, tau0: f64) -> Result<Vec<ActivationRef>, Error> {
-    let relu = activation("relu")?;
-    let layers = vec![relu; depth];
-    let e = explicit_equivalent(&layers, tau0, FirstLayer::Trained)?;
-    layers
-        .into_iter()
-        .zip(&e.layers)
-        .map(|(a, m)| {
-            let c = ScaleMoments::compute(&a, m.tau)?.m0;
-            Ok(Arc::new(Centered::new(a, c)) as ActivationRef)
-        })
-        .collect()
+    centered_layers(vec![activation("relu")?; depth], tau0)
 }
 
 /// The designed network for one kernel: the best solution of the family, or why there is none.
