@@ -8,7 +8,7 @@ use std::sync::Arc;
 use deq_kernels::activation::gauss::expect;
 use deq_kernels::activation::{
     dual_kernel, dual_kernel_derivative, hermite_coefficients, hermite_coefficients_derivative,
-    parse_activation, Activation, Builtin, Cov2, Custom, ScaleMoments,
+    parse_activation, Activation, Builtin, Centered, Cov2, Custom, ScaleMoments,
 };
 use deq_kernels::kernel::explicit::{mlp_kernels, MlpParams, Which};
 use deq_kernels::Error;
@@ -162,6 +162,23 @@ proptest! {
         let h = hermite_coefficients(&odd, tau, 12).unwrap();
         for k in (0..12).step_by(2) {
             prop_assert!(h[k].abs() < 1e-13 * scale, "a_{} = {}", k, h[k]);
+        }
+    }
+
+    /// The slice form of every built-in (and of its centered version) is the scalar form, entry by entry.
+    #[test]
+    fn value_slice_equals_value(idx in 0usize..17, xs in prop::collection::vec(-6.0f64..6.0, 0..40), tau in 0.3f64..2.0) {
+        let name = if idx < 8 { SMOOTH[idx] } else { CLOSED[idx - 8] };
+        let act = parse_activation(name).unwrap();
+        let centered = Centered::at_scale(act.clone(), tau).unwrap();
+        let mut out = vec![f64::NAN; xs.len()];
+        act.value_slice(&xs, &mut out);
+        for (o, &x) in out.iter().zip(&xs) {
+            prop_assert_eq!(o.to_bits(), act.value(x).to_bits(), "{} at {}", name, x);
+        }
+        centered.value_slice(&xs, &mut out);
+        for (o, &x) in out.iter().zip(&xs) {
+            prop_assert_eq!(o.to_bits(), centered.value(x).to_bits(), "centered {} at {}", name, x);
         }
     }
 

@@ -110,6 +110,64 @@ fn anderson_beats_plain_iteration_and_finds_the_same_point() {
     );
 }
 
+/// A long vector (the parallel, chunked path) made of scaled copies s_k·y of a small linear problem: for a
+/// linear map the Anderson iterates are the scaled copies of the small run's (every inner product scales by
+/// Σs_k²), so the solution and the iteration count must be the small run's.
+#[test]
+fn anderson_on_long_vectors_matches_the_small_run() {
+    let d = 40;
+    let (a, b, exact) = linear_problem(d, 0.9);
+    let params = AndersonParams::new(5, 1.0, 1e-11, 1000).unwrap();
+    let block_map = |x: &[f64], out: &mut [f64], s: f64| {
+        for i in 0..d {
+            out[i] = s * b[i] + a[i].iter().zip(x).map(|(p, q)| p * q).sum::<f64>();
+        }
+    };
+    let mut small = vec![0.0; d];
+    let rs = anderson(&mut small, |x, out| block_map(x, out, 1.0), &params).unwrap();
+    let blocks = 2500; // 100 000 entries, not a multiple of any power of two
+    let scale = |k: usize| 1.0 + (k % 7) as f64 / 7.0;
+    let mut long = vec![0.0; d * blocks];
+    let rl = anderson(
+        &mut long,
+        |x, out| {
+            for k in 0..blocks {
+                let r = k * d..(k + 1) * d;
+                block_map(&x[r.clone()], &mut out[r], scale(k));
+            }
+        },
+        &params,
+    )
+    .unwrap();
+    assert!(
+        rl.iterations.abs_diff(rs.iterations) <= 1,
+        "long {} vs small {}",
+        rl.iterations,
+        rs.iterations
+    );
+    for k in 0..blocks {
+        for i in 0..d {
+            assert!((long[k * d + i] - scale(k) * exact[i]).abs() < 1e-9);
+        }
+    }
+}
+
+#[test]
+fn anderson_refuses_non_finite_maps() {
+    for d in [3, 100_000] {
+        let mut x = vec![0.5; d];
+        let r = anderson(
+            &mut x,
+            |x, out| {
+                out.copy_from_slice(x);
+                out[d / 2] = f64::NAN;
+            },
+            &AndersonParams::default(),
+        );
+        assert!(matches!(r, Err(Error::Diverged { .. })), "{r:?}");
+    }
+}
+
 #[test]
 fn anderson_reports_non_convergence() {
     // g(x) = x + 1 + 0.1·sin x has no fixed point (g(x) − x ≥ 0.9).

@@ -270,6 +270,21 @@ impl Activation for Builtin {
         }
     }
 
+    fn value_slice(&self, x: &[f64], out: &mut [f64]) {
+        match self.slopes() {
+            Some((p, n)) => {
+                for (o, &v) in out.iter_mut().zip(x) {
+                    *o = if v > 0.0 { p * v } else { n * v };
+                }
+            }
+            None => {
+                for (o, &v) in out.iter_mut().zip(x) {
+                    *o = self.value(v);
+                }
+            }
+        }
+    }
+
     fn derivative(&self, x: f64) -> f64 {
         match *self {
             Builtin::Relu | Builtin::LeakyRelu { .. } | Builtin::LRelu { .. } => {

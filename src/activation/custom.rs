@@ -130,6 +130,10 @@ impl<A: Activation> Activation for Centered<A> {
     fn value(&self, x: f64) -> f64 {
         self.inner.value(x) - self.shift
     }
+    fn value_slice(&self, x: &[f64], out: &mut [f64]) {
+        self.inner.value_slice(x, out);
+        out.iter_mut().for_each(|o| *o -= self.shift);
+    }
     fn derivative(&self, x: f64) -> f64 {
         self.inner.derivative(x)
     }

@@ -63,6 +63,13 @@ pub trait Activation: Send + Sync + fmt::Debug {
     fn name(&self) -> String;
     /// σ(x).
     fn value(&self, x: f64) -> f64;
+    /// out_i = σ(x_i) over a slice: the elementwise pass of a finite-width network. Built-ins override it
+    /// with one dispatch per slice instead of one per entry.
+    fn value_slice(&self, x: &[f64], out: &mut [f64]) {
+        for (o, &v) in out.iter_mut().zip(x) {
+            *o = self.value(v);
+        }
+    }
     /// σ′(x) almost everywhere. Meaningful only when [`derivative_kind`](Activation::derivative_kind) is
     /// [`Derivative::Available`].
     fn derivative(&self, _x: f64) -> f64 {
@@ -111,6 +118,9 @@ impl<A: Activation + ?Sized> Activation for Arc<A> {
     }
     fn value(&self, x: f64) -> f64 {
         (**self).value(x)
+    }
+    fn value_slice(&self, x: &[f64], out: &mut [f64]) {
+        (**self).value_slice(x, out)
     }
     fn derivative(&self, x: f64) -> f64 {
         (**self).derivative(x)

@@ -194,9 +194,8 @@ pub fn mlp_empirical<T: Real>(
             let m = emp.width;
             // D_L.
             let (act, _) = &net.layers[depth - 1];
-            let mut scratch = Array2::<f64>::zeros(state.h[depth - 1].raw_dim());
             let mut dl = Array2::<f64>::zeros(state.h[depth - 1].raw_dim());
-            activate(act, &state.h[depth - 1], m, &mut scratch, Some(&mut dl));
+            activate(act, state.h[depth - 1].view(), m, None, Some(dl.view_mut()));
             dl *= &net.readout;
             let mut delta = dl;
             for l in (0..depth).rev() {
@@ -217,8 +216,13 @@ pub fn mlp_empirical<T: Real>(
                 matmul_into(back.view_mut(), delta.view(), w.view(), false);
                 let (prev_act, _) = &net.layers[l - 1];
                 let mut dprev = Array2::<f64>::zeros(state.h[l - 1].raw_dim());
-                let mut tmp = Array2::<f64>::zeros(state.h[l - 1].raw_dim());
-                activate(prev_act, &state.h[l - 1], m, &mut tmp, Some(&mut dprev));
+                activate(
+                    prev_act,
+                    state.h[l - 1].view(),
+                    m,
+                    None,
+                    Some(dprev.view_mut()),
+                );
                 back *= &dprev;
                 delta = back;
             }

@@ -16,10 +16,11 @@
 pub mod empirical;
 pub mod features;
 
-use ndarray::{Array2, ArrayView2, Zip};
+use ndarray::{Array2, ArrayView2, ArrayViewMut2, Zip};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::activation::{require_derivative, Activation, ActivationRef};
@@ -89,15 +90,27 @@ impl Weights {
 /// out ← φ(h)/√m elementwise (and, when asked, dout ← φ′(h)/√m), rows in parallel.
 fn activate(
     act: &ActivationRef,
-    h: &Array2<f64>,
+    h: ArrayView2<f64>,
     m: usize,
-    out: &mut Array2<f64>,
-    dout: Option<&mut Array2<f64>>,
+    out: Option<ArrayViewMut2<f64>>,
+    dout: Option<ArrayViewMut2<f64>>,
 ) {
     let s = 1.0 / (m as f64).sqrt();
-    Zip::from(&mut *out)
-        .and(h)
-        .par_for_each(|o, &v| *o = act.value(v) * s);
+    if let Some(mut o) = out {
+        match (h.as_slice(), o.as_slice_mut()) {
+            (Some(hs), Some(os)) => {
+                os.par_chunks_mut(4096)
+                    .zip(hs.par_chunks(4096))
+                    .for_each(|(oc, hc)| {
+                        act.value_slice(hc, oc);
+                        oc.iter_mut().for_each(|v| *v *= s);
+                    })
+            }
+            _ => Zip::from(o)
+                .and(h)
+                .par_for_each(|o, &v| *o = act.value(v) * s),
+        }
+    }
     if let Some(d) = dout {
         Zip::from(d)
             .and(h)
@@ -198,15 +211,14 @@ impl DeqNetwork {
         let u = self.injection(x)?;
         let (n, m) = (x.nrows(), self.width());
         let mut h = Array2::<f64>::zeros((n, m));
-        let mut out = Array2::<f64>::zeros((n, m));
         let mut z = vec![0.0; n * m];
         let report = anderson(
             &mut z,
             |zin, zout| {
                 let zv = ArrayView2::from_shape((n, m), zin).expect("n×m");
                 self.preactivation(zv, &u, &mut h);
-                activate(&self.activation, &h, m, &mut out, None);
-                zout.copy_from_slice(out.as_slice().expect("standard layout"));
+                let zout = ArrayViewMut2::from_shape((n, m), zout).expect("n×m");
+                activate(&self.activation, h.view(), m, Some(zout), None);
             },
             params,
         )
@@ -252,7 +264,7 @@ impl DeqNetwork {
         for _ in 0..iterations {
             self.preactivation(z.view(), &u, &mut h);
             let mut next = Array2::<f64>::zeros((n, m));
-            activate(&self.activation, &h, m, &mut next, None);
+            activate(&self.activation, h.view(), m, Some(next.view_mut()), None);
             residual = next
                 .iter()
                 .zip(z.iter())
@@ -277,8 +289,13 @@ impl DeqNetwork {
         require_derivative(&self.activation, "the empirical NTK")?;
         let m = self.width();
         let mut d = Array2::<f64>::zeros(state.h.raw_dim());
-        let mut scratch = Array2::<f64>::zeros(state.h.raw_dim());
-        activate(&self.activation, &state.h, m, &mut scratch, Some(&mut d));
+        activate(
+            &self.activation,
+            state.h.view(),
+            m,
+            None,
+            Some(d.view_mut()),
+        );
         Ok(d)
     }
 }
@@ -351,7 +368,7 @@ impl MlpNetwork {
                 false,
             );
             let mut post = Array2::<f64>::zeros((x.nrows(), m));
-            activate(act, &pre, m, &mut post, None);
+            activate(act, pre.view(), m, Some(post.view_mut()), None);
             h.push(pre);
             y.push(post);
         }

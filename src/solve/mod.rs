@@ -94,7 +94,7 @@ impl ResidualTrack {
     /// How many trailing residual ratios the contraction estimate averages.
     const WINDOW: usize = 5;
     /// A residual this many times the first one counts as divergence.
-    const BLOW_UP: f64 = 1e12;
+    pub(crate) const BLOW_UP: f64 = 1e12;
 
     pub(crate) fn push(&mut self, r: f64) {
         self.first.get_or_insert(r);
