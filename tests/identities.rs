@@ -170,7 +170,7 @@ proptest! {
     fn value_slice_equals_value(idx in 0usize..17, xs in prop::collection::vec(-6.0f64..6.0, 0..40), tau in 0.3f64..2.0) {
         let name = if idx < 8 { SMOOTH[idx] } else { CLOSED[idx - 8] };
         let act = parse_activation(name).unwrap();
-        let centered = Centered::at_scale(act.clone(), tau).unwrap();
+        let centered = Centered::at_scale(act, tau).unwrap();
         let mut out = vec![f64::NAN; xs.len()];
         act.value_slice(&xs, &mut out);
         for (o, &x) in out.iter().zip(&xs) {

@@ -46,6 +46,11 @@ pub(crate) fn simd_available() -> bool {
     }
 }
 
+/// The data scale τ₀ = √(‖X‖_F²/n) (root mean squared norm of the rows), SPEC §6's default input scale.
+pub fn data_scale(x: ArrayView2<f64>) -> f64 {
+    (x.iter().map(|v| v * v).sum::<f64>() / x.nrows() as f64).sqrt()
+}
+
 /// Refuse empty, non-finite or non-contiguous-shaped data (n×p, one sample per row).
 pub fn check_data(x: ArrayView2<f64>) -> Result<()> {
     let (n, p) = x.dim();

@@ -65,21 +65,23 @@ impl Default for AndersonParams {
 const PARALLEL_MIN: usize = 1 << 15;
 const CHUNK: usize = 1 << 13;
 
-/// `kernel(offset, out_chunk)` over consecutive chunks of `out` (in parallel when long), results combined by
-/// `combine` starting from `identity`.
+/// `kernel(offset, out_chunk)` over consecutive chunks of `out` (in parallel when long), the chunks' results
+/// combined in order by `combine` from `identity` — the same sums whatever the number of threads.
 fn chunked<R, K, C>(out: &mut [f64], identity: R, kernel: K, combine: C) -> R
 where
-    R: Clone + Send + Sync,
+    R: Send,
     K: Fn(usize, &mut [f64]) -> R + Sync,
-    C: Fn(R, R) -> R + Sync,
+    C: Fn(R, R) -> R,
 {
     if out.len() < PARALLEL_MIN {
         return combine(identity, kernel(0, out));
     }
-    out.par_chunks_mut(CHUNK)
+    let parts: Vec<R> = out
+        .par_chunks_mut(CHUNK)
         .enumerate()
         .map(|(c, o)| kernel(c * CHUNK, o))
-        .reduce(|| identity.clone(), &combine)
+        .collect();
+    parts.into_iter().fold(identity, combine)
 }
 
 /// ⟨a, b⟩ with eight independent partial sums, so the loop vectorizes.
@@ -152,8 +154,9 @@ impl History {
             &mut new_dg,
             (),
             |o, out| {
-                for (k, v) in out.iter_mut().enumerate() {
-                    *v = g[o + k] - g_prev[o + k];
+                let r = o..o + out.len();
+                for ((v, a), b) in out.iter_mut().zip(&g[r.clone()]).zip(&g_prev[r]) {
+                    *v = a - b;
                 }
             },
             |_, _| (),
@@ -240,17 +243,19 @@ where
                 &mut f,
                 (0.0f64, 0.0f64),
                 |o, out| {
-                    let (mut r, mut gm) = (0.0f64, 0.0f64);
-                    for (k, v) in out.iter_mut().enumerate() {
-                        let (gi, xi) = (gs[o + k], xs[o + k]);
+                    let r = o..o + out.len();
+                    let (mut fm, mut gm, mut finite) = (0.0f64, 0.0f64, true);
+                    for ((v, &gi), &xi) in out.iter_mut().zip(&gs[r.clone()]).zip(&xs[r]) {
                         *v = gi - xi;
-                        if !(gi.is_finite() && xi.is_finite()) {
-                            return (f64::NAN, f64::NAN);
-                        }
-                        r = r.max(v.abs());
+                        finite &= v.is_finite();
+                        fm = fm.max(v.abs());
                         gm = gm.max(gi.abs());
                     }
-                    (r, gm)
+                    if finite {
+                        (fm, gm)
+                    } else {
+                        (f64::NAN, f64::NAN)
+                    }
                 },
                 |a, b| {
                     if a.0.is_nan() || b.0.is_nan() {

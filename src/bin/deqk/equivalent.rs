@@ -92,7 +92,7 @@ pub fn equivalent(args: EquivalentArgs) -> Result<(), Error> {
         (Some(t), _) => t,
         (None, Some((x, _))) => {
             deq_kernels::kernel::check_data(x.view())?;
-            (x.iter().map(|v| v * v).sum::<f64>() / x.nrows() as f64).sqrt()
+            deq_kernels::kernel::data_scale(x.view())
         }
         (None, None) => 1.0,
     };

@@ -111,10 +111,6 @@ pub struct EmpiricalArgs {
     json: bool,
 }
 
-fn tau0_of(x: &Array2<f64>) -> f64 {
-    (x.iter().map(|v| v * v).sum::<f64>() / x.nrows() as f64).sqrt()
-}
-
 fn run_empirical<T: Real + ndarray_npy::WritableElement>(
     args: &EmpiricalArgs,
     x: &Array2<f64>,
@@ -141,7 +137,10 @@ fn run_empirical<T: Real + ndarray_npy::WritableElement>(
             deq_empirical::<T>(&p, x.view(), kind, &emp, &bar)?
         }
         FiniteModel::Mlp => {
-            let layers = centered_layers(vec![act; args.depth], tau0_of(x))?;
+            let layers = centered_layers(
+                vec![act; args.depth],
+                deq_kernels::kernel::data_scale(x.view()),
+            )?;
             mlp_empirical::<T>(&layers, x.view(), kind, args.frozen_first_layer, &emp, &bar)?
         }
     };
@@ -243,7 +242,7 @@ pub fn classify(args: ClassifyArgs) -> Result<(), Error> {
     let act = activation(&args.activation)?;
     let weights = parse_weights(&args.weights)?;
     let (train, test) = mnist_splits(&args.mnist, args.train, args.test)?;
-    let tau0 = tau0_of(&train.x);
+    let tau0 = deq_kernels::kernel::data_scale(train.x.view());
     let sb2 = 1.0 - args.sigma_a2;
     let deq_params = DeqParams::new(act.clone(), args.sigma_a2)?.with_tau0(tau0)?;
     let family = family_by_name("lrelu2", false)?;

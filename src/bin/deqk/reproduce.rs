@@ -76,10 +76,6 @@ pub struct ReproduceArgs {
     json: bool,
 }
 
-fn tau0_of(x: &Array2<f64>) -> f64 {
-    (x.iter().map(|v| v * v).sum::<f64>() / x.nrows() as f64).sqrt()
-}
-
 /// The exact CK or NTK of an explicit network with these (already centered) layers.
 fn explicit_kernel(
     layers: Vec<ActivationRef>,
@@ -157,7 +153,7 @@ fn compare(
     args: &ReproduceArgs,
     with_finite_width: bool,
 ) -> Result<Comparison, Error> {
-    let tau0 = tau0_of(x);
+    let tau0 = deq_kernels::kernel::data_scale(x.view());
     let t = Instant::now();
     let mut timings = Map::new();
     let mut lap = |name: &str, t: &mut Instant| {

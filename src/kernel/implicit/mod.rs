@@ -607,7 +607,7 @@ pub fn deq_activation(
 ) -> Result<(ActivationRef, Option<f64>, f64)> {
     let tau0 = match params.tau0 {
         Some(t) => t,
-        None => (x.iter().map(|v| v * v).sum::<f64>() / x.nrows() as f64).sqrt(),
+        None => crate::kernel::data_scale(x),
     };
     let act = params.activation.clone();
     Ok(match params.centering {
