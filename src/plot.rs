@@ -188,19 +188,7 @@ pub fn spectra(
         marked: &marked,
         text: font_available(),
     };
-    write_figure(path, force, fig.text, |fmt, out| match fmt {
-        Format::Svg => {
-            let mut s = String::new();
-            fig.draw(SVGBackend::with_string(&mut s, SIZE).into_drawing_area())?;
-            out.extend_from_slice(s.as_bytes());
-            Ok(())
-        }
-        Format::Png => {
-            let mut rgb = vec![0u8; (SIZE.0 * SIZE.1 * 3) as usize];
-            fig.draw(BitMapBackend::with_buffer(&mut rgb, SIZE).into_drawing_area())?;
-            encode_png(&rgb, out)
-        }
-    })
+    write_figure(path, force, &fig)
 }
 
 /// Everything a spectra figure shows.
@@ -217,7 +205,11 @@ struct SpectraFigure<'a> {
     text: bool,
 }
 
-impl SpectraFigure<'_> {
+impl Figure for SpectraFigure<'_> {
+    fn text(&self) -> bool {
+        self.text
+    }
+
     fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> Result<()>
     where
         DB::ErrorType: 'static,
@@ -296,16 +288,30 @@ impl SpectraFigure<'_> {
     }
 }
 
-/// Render into memory, then write atomically.
-fn write_figure(
-    path: &Path,
-    force: bool,
-    text: bool,
-    render: impl FnOnce(Format, &mut Vec<u8>) -> Result<()>,
-) -> Result<FigureReport> {
-    let fmt = format_of(path)?;
+/// A figure that draws itself on any plotters backend.
+trait Figure {
+    fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> Result<()>
+    where
+        DB::ErrorType: 'static;
+    /// Whether labels are drawn (a usable font was found).
+    fn text(&self) -> bool;
+}
+
+/// Render `fig` in memory in the format the extension of `path` names (SVG or PNG), then write atomically.
+fn write_figure(path: &Path, force: bool, fig: &impl Figure) -> Result<FigureReport> {
     let mut bytes = Vec::new();
-    render(fmt, &mut bytes)?;
+    match format_of(path)? {
+        Format::Svg => {
+            let mut s = String::new();
+            fig.draw(SVGBackend::with_string(&mut s, SIZE).into_drawing_area())?;
+            bytes.extend_from_slice(s.as_bytes());
+        }
+        Format::Png => {
+            let mut rgb = vec![0u8; (SIZE.0 * SIZE.1 * 3) as usize];
+            fig.draw(BitMapBackend::with_buffer(&mut rgb, SIZE).into_drawing_area())?;
+            encode_png(&rgb, &mut bytes)?;
+        }
+    }
     write_atomic(path, force, |w| {
         w.write_all(&bytes).map_err(|e| Error::Io {
             path: path.display().to_string(),
@@ -314,7 +320,7 @@ fn write_figure(
     })?;
     Ok(FigureReport {
         path: path.display().to_string(),
-        text,
+        text: fig.text(),
     })
 }
 
@@ -402,19 +408,7 @@ fn log_axes(
         log_x,
         text: font_available(),
     };
-    write_figure(path, force, fig.text, |fmt, out| match fmt {
-        Format::Svg => {
-            let mut s = String::new();
-            fig.draw(SVGBackend::with_string(&mut s, SIZE).into_drawing_area())?;
-            out.extend_from_slice(s.as_bytes());
-            Ok(())
-        }
-        Format::Png => {
-            let mut rgb = vec![0u8; (SIZE.0 * SIZE.1 * 3) as usize];
-            fig.draw(BitMapBackend::with_buffer(&mut rgb, SIZE).into_drawing_area())?;
-            encode_png(&rgb, out)
-        }
-    })
+    write_figure(path, force, &fig)
 }
 
 struct LogLogFigure<'a> {
@@ -428,7 +422,11 @@ struct LogLogFigure<'a> {
     text: bool,
 }
 
-impl LogLogFigure<'_> {
+impl Figure for LogLogFigure<'_> {
+    fn text(&self) -> bool {
+        self.text
+    }
+
     fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> Result<()>
     where
         DB::ErrorType: 'static,
@@ -439,7 +437,9 @@ impl LogLogFigure<'_> {
             self.draw_on(root, self.x.0..self.x.1)
         }
     }
+}
 
+impl LogLogFigure<'_> {
     fn draw_on<DB: DrawingBackend, X>(&self, root: DrawingArea<DB, Shift>, x_spec: X) -> Result<()>
     where
         DB::ErrorType: 'static,
