@@ -259,17 +259,17 @@ impl DeqNetwork {
         let (n, m) = (x.nrows(), self.width());
         let mut h = Array2::<f64>::zeros((n, m));
         let mut z = Array2::<f64>::zeros((n, m));
+        let mut next = Array2::<f64>::zeros((n, m));
         let start = std::time::Instant::now();
         let mut residual = f64::NAN;
         for _ in 0..iterations {
             self.preactivation(z.view(), &u, &mut h);
-            let mut next = Array2::<f64>::zeros((n, m));
             activate(&self.activation, h.view(), m, Some(next.view_mut()), None);
-            residual = next
-                .iter()
-                .zip(z.iter())
-                .fold(0f64, |r, (a, b)| r.max((a - b).abs()));
-            z = next;
+            residual = crate::solve::max_abs_diff(
+                next.as_slice().expect("standard layout"),
+                z.as_slice().expect("standard layout"),
+            );
+            std::mem::swap(&mut z, &mut next);
         }
         self.preactivation(z.view(), &u, &mut h);
         Ok(DeqState {
