@@ -3,7 +3,8 @@
 eigvals_only and each driver) and all eigenpairs (numpy.linalg.eigh, scipy.linalg.eigh per driver), and the
 20 largest pairs (scipy.linalg.eigh subset_by_index with driver evr, and scipy.sparse.linalg.eigsh).
 
-Usage: python benches/eig_scipy.py DIR N1 N2 ...   Prints one JSON line per measurement (median of `REPS`).
+Usage: python benches/eig_scipy.py DIR N1 N2 ...   Prints one JSON line per measurement (median of `REPS`,
+default 3; with `CASES=pairs/scipy.evd,values/` only the cases whose names start with one of the given prefixes).
 """
 import json
 import os
@@ -16,15 +17,16 @@ import scipy.linalg as sl
 import scipy.sparse.linalg as ssl
 
 REPS = int(os.environ.get("REPS", "3"))
+CASES = [c for c in os.environ.get("CASES", "").split(",") if c]
 
 
-def median_time(f):
+def sample_times(f):
     times = []
     for _ in range(REPS):
         t = time.perf_counter()
         f()
         times.append(time.perf_counter() - t)
-    return statistics.median(times)
+    return times
 
 
 def main():
@@ -43,7 +45,11 @@ def main():
             "top20/scipy.eigsh": lambda: ssl.eigsh(K, k=20, which="LA"),
         }
         for name, f in cases.items():
-            print(json.dumps({"n": n, "case": name, "seconds": round(median_time(f), 3)}), flush=True)
+            if CASES and not any(name.startswith(c) for c in CASES):
+                continue
+            times = sample_times(f)
+            print(json.dumps({"n": n, "case": name, "seconds": round(statistics.median(times), 3),
+                              "samples": [round(t, 3) for t in times]}), flush=True)
 
 
 if __name__ == "__main__":

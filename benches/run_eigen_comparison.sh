@@ -3,7 +3,8 @@
 # other, both on all cores (OpenBLAS's default threads = 2 here; rayon's pool = 2). Needs python3 with numpy
 # and scipy, and the system OpenBLAS.
 # Usage: benches/run_eigen_comparison.sh [dense sizes, default 1000,2000,4000,8000] [SLQ sizes, default 20000]
-# (DEQK_EIG_BACKENDS=faer,dsyevd_2stage limits the dense solvers; SLQ= with an empty list skips the density.)
+# (DEQK_EIG_BACKENDS=faer,dsyevd_2stage limits the dense solvers; SLQ= with an empty list skips the density;
+# FILTER=eig_pairs limits the criterion groups, CASES=pairs/ the NumPy/SciPy cases, REPS their repetitions.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZES=${1:-1000,2000,4000,8000}

@@ -11,23 +11,30 @@ const LARGE: usize = 1 << 24;
 /// An r×c matrix of zeros, in standard layout.
 pub fn zeroed_matrix<T: crate::Real>(rows: usize, cols: usize) -> Array2<T> {
     let len = rows.checked_mul(cols).expect("matrix size overflows usize");
-    let bytes = len * std::mem::size_of::<T>();
+    Array2::from_shape_vec((rows, cols), zeroed_vec(len)).expect("length matches shape")
+}
+
+/// `len` zeros, on huge pages when large (LAPACK's copies and workspaces: its Householder reductions stream
+/// the whole matrix once per column, and on 4 KiB pages a 512 MB matrix misses the TLB on every page).
+pub fn zeroed_vec<T: crate::Real>(len: usize) -> Vec<T> {
+    let bytes = len
+        .checked_mul(std::mem::size_of::<T>())
+        .expect("buffer size overflows usize");
     if bytes < LARGE {
-        return Array2::from_elem((rows, cols), T::default());
+        return vec![T::default(); len];
     }
     let layout =
-        std::alloc::Layout::array::<T>(len).expect("matrix size overflows the address space");
+        std::alloc::Layout::array::<T>(len).expect("buffer size overflows the address space");
     // SAFETY: the layout has non-zero size; all-zero bits are 0.0 for f32 and f64 (the only `Real` types), so the
     // zeroed allocation is a valid [T; len], and the Vec takes ownership with the same layout.
-    let v = unsafe {
+    unsafe {
         let ptr = std::alloc::alloc_zeroed(layout);
         if ptr.is_null() {
             std::alloc::handle_alloc_error(layout);
         }
         advise_huge_pages(ptr, bytes);
         Vec::from_raw_parts(ptr as *mut T, len, len)
-    };
-    Array2::from_shape_vec((rows, cols), v).expect("length matches shape")
+    }
 }
 
 #[cfg(target_os = "linux")]
@@ -46,3 +53,22 @@ fn advise_huge_pages(ptr: *mut u8, bytes: usize) {
 
 #[cfg(not(target_os = "linux"))]
 fn advise_huge_pages(_ptr: *mut u8, _bytes: usize) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_and_large_buffers_are_zeroed_and_writable() {
+        for len in [0, 7, (LARGE / 8) + 12345] {
+            let mut v = zeroed_vec::<f64>(len);
+            assert_eq!(v.len(), len);
+            assert!(v.iter().all(|&x| x == 0.0));
+            v.iter_mut().enumerate().for_each(|(i, x)| *x = i as f64);
+            assert!(v.iter().enumerate().all(|(i, &x)| x == i as f64));
+        }
+        let m = zeroed_matrix::<f32>(2048, 2049);
+        assert_eq!(m.dim(), (2048, 2049));
+        assert!(m.iter().all(|&x| x == 0.0));
+    }
+}

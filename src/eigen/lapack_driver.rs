@@ -12,6 +12,7 @@ use super::{
     check_symmetric, select, EigenDecomposition, EigenRequest, EigenScalar, Subset,
     SymmetricEigensolver, SYMMETRY_TOLERANCE,
 };
+use crate::buffer::zeroed_vec;
 use crate::{Error, Result};
 
 /// From this size on the two-stage tridiagonalization is the faster way to all eigenvalues (n = 2000: 1.1 s
@@ -167,6 +168,13 @@ fn to_i32(n: usize) -> Result<i32> {
     })
 }
 
+/// The row-major matrix as the buffer LAPACK overwrites, on huge pages when large.
+fn lapack_copy<T: LapackScalar>(a: ArrayView2<T>) -> Vec<T> {
+    let mut buf = zeroed_vec::<T>(a.len());
+    buf.iter_mut().zip(a.iter()).for_each(|(d, &x)| *d = x);
+    buf
+}
+
 /// All eigenvalues (and vectors) by ?syevd or ?syevd_2stage.
 fn by_syevd<T: LapackScalar>(
     a: ArrayView2<T>,
@@ -175,7 +183,7 @@ fn by_syevd<T: LapackScalar>(
 ) -> Result<(Vec<T>, Option<Array2<T>>)> {
     let n = a.nrows();
     let ni = to_i32(n)?;
-    let mut buf: Vec<T> = a.as_standard_layout().iter().copied().collect();
+    let mut buf = lapack_copy(a);
     let mut w = vec![T::zero(); n];
     let jobz = if vectors { b'V' } else { b'N' };
     let (mut info, mut qwork, mut qiwork) = (0, [T::zero()], [0]);
@@ -200,7 +208,7 @@ fn by_syevd<T: LapackScalar>(
     }
     let lwork = qwork[0].to_f64().ceil() as i32;
     let liwork = qiwork[0];
-    let mut work = vec![T::zero(); lwork.max(1) as usize];
+    let mut work = zeroed_vec::<T>(lwork.max(1) as usize);
     let mut iwork = vec![0; liwork.max(1) as usize];
     // SAFETY: as above, with the workspace LAPACK asked for.
     unsafe {
@@ -240,10 +248,10 @@ fn by_syevr<T: LapackScalar>(
             None => return Ok((Vec::new(), vectors.then(|| Array2::zeros((n, 0))))),
         },
     };
-    let mut buf: Vec<T> = a.as_standard_layout().iter().copied().collect();
+    let mut buf = lapack_copy(a);
     let mut w = vec![T::zero(); n];
     let ldz = ni.max(1);
-    let mut z = vec![T::zero(); if vectors { n * cap.max(1) } else { 1 }];
+    let mut z = zeroed_vec::<T>(if vectors { n * cap.max(1) } else { 1 });
     let mut isuppz = vec![0; 2 * cap.max(1)];
     let jobz = if vectors { b'V' } else { b'N' };
     let (mut m, mut info, mut qwork, mut qiwork) = (0, 0, [T::zero()], [0]);
@@ -276,7 +284,7 @@ fn by_syevr<T: LapackScalar>(
     }
     let lwork = qwork[0].to_f64().ceil() as i32;
     let liwork = qiwork[0];
-    let mut work = vec![T::zero(); lwork.max(1) as usize];
+    let mut work = zeroed_vec::<T>(lwork.max(1) as usize);
     let mut iwork = vec![0; liwork.max(1) as usize];
     // SAFETY: as above, with the workspace LAPACK asked for.
     unsafe {
