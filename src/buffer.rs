@@ -14,8 +14,9 @@ pub fn zeroed_matrix<T: crate::Real>(rows: usize, cols: usize) -> Array2<T> {
     Array2::from_shape_vec((rows, cols), zeroed_vec(len)).expect("length matches shape")
 }
 
-/// `len` zeros, on huge pages when large (LAPACK's copies and workspaces: its Householder reductions stream
-/// the whole matrix once per column, and on 4 KiB pages a 512 MB matrix misses the TLB on every page).
+/// `len` zeros, on huge pages when large, as NumPy's large arrays are (LAPACK's copies and workspaces, whose
+/// Householder reductions stream the whole matrix once per column; the measured effect is within this machine's
+/// run-to-run drift, docs/benchmarks.md).
 pub fn zeroed_vec<T: crate::Real>(len: usize) -> Vec<T> {
     let bytes = len
         .checked_mul(std::mem::size_of::<T>())
