@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 SIZES=${1:-1000,2000,4000,8000}
 ROUNDS=${2:-5}
 DATA=${DATA:-bench-data}
-cargo build --release --features openblas --bin deqk 2>/dev/null
+cargo build --quiet --release --features openblas --bin deqk
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 for n in ${SIZES//,/ }; do
