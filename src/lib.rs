@@ -20,6 +20,7 @@ pub mod npy;
 pub mod plot;
 pub mod real;
 pub mod rmt;
+pub(crate) mod simd;
 pub mod solve;
 
 pub use error::{Error, Result};

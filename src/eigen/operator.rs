@@ -118,7 +118,7 @@ fn rows_times_block<T: EigenScalar, const W: usize>(
     out: &mut [[T; W]],
 ) {
     #[cfg(target_arch = "x86_64")]
-    if crate::kernel::simd_available() {
+    if crate::simd::avx2_fma() {
         // SAFETY: the CPU supports AVX2 and FMA.
         return unsafe { rows_times_block_avx2(a_rows, n, xr, out) };
     }

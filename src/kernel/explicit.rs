@@ -214,7 +214,7 @@ impl Recursion<'_> {
     /// chosen at run time.
     fn row(&self, i: usize, grow: &mut [f64], store_ntk: impl FnMut(usize, f64)) {
         #[cfg(target_arch = "x86_64")]
-        if super::simd_available() {
+        if crate::simd::avx2_fma() {
             // SAFETY: the CPU supports AVX2 and FMA.
             return unsafe { self.row_avx2(i, grow, store_ntk) };
         }

@@ -104,7 +104,7 @@ impl SeriesTable {
             blocks,
             second,
             rel_tail,
-            fma: super::simd_available(),
+            fma: crate::simd::avx2_fma(),
         }
     }
 

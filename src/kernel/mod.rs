@@ -33,19 +33,6 @@ pub struct NoProgress;
 
 impl Progress for NoProgress {}
 
-/// Whether the CPU has AVX2 and FMA (the vectorized kernel paths are compiled for them as well and chosen
-/// at run time).
-pub(crate) fn simd_available() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
-}
-
 /// The data scale τ₀ = √(‖X‖_F²/n) (root mean squared norm of the rows), SPEC §6's default input scale.
 pub fn data_scale(x: ArrayView2<f64>) -> f64 {
     (x.iter().map(|v| v * v).sum::<f64>() / x.nrows() as f64).sqrt()

@@ -369,7 +369,7 @@ impl<B: Fn(f64) -> f64 + Sync> EntryMap<'_, B> {
     /// by entry after it is read. Compiled for AVX2 as well, chosen at run time.
     fn row(&self, i: usize, outs: &[Output], rows: &mut [&mut [f64]]) -> Result<EntryStats> {
         #[cfg(target_arch = "x86_64")]
-        if super::simd_available() {
+        if crate::simd::avx2_fma() {
             // SAFETY: the CPU supports AVX2 and FMA.
             return unsafe { self.row_avx2(i, outs, rows) };
         }
