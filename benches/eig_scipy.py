@@ -48,8 +48,8 @@ def main():
             if CASES and not any(name.startswith(c) for c in CASES):
                 continue
             times = sample_times(f)
-            print(json.dumps({"n": n, "case": name, "seconds": round(statistics.median(times), 3),
-                              "samples": [round(t, 3) for t in times]}), flush=True)
+            print(json.dumps({"n": n, "case": name, "seconds": round(statistics.median(times), 4),
+                              "samples": [round(t, 4) for t in times]}), flush=True)
 
 
 if __name__ == "__main__":

@@ -468,7 +468,82 @@ fn eigenvalues_and_spectra_from_the_command_line() {
     ));
     assert_eq!(r["results"].as_array().unwrap().len(), 2);
     assert!(r["results"][1]["max_top_difference"].as_f64().unwrap() < 1e-9);
+
+    // Repeated calls report their median; the built-in matrix can be saved and timed again from the file,
+    // giving the same spectrum.
+    let saved = json(&run(&format!(
+        "bench-eig --n 90 --seed 3 --reps 3 --save-matrix {} --json",
+        p("B.npy")
+    )));
+    let row = &saved["results"][0];
+    let mut samples: Vec<f64> = row["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
+    assert_eq!(samples.len(), 3);
+    samples.sort_by(f64::total_cmp);
+    assert_eq!(row["seconds"].as_f64().unwrap(), samples[1]);
+    let b: ndarray::Array2<f64> = deq_kernels::npy::read_matrix(Path::new(&p("B.npy"))).unwrap();
+    assert_eq!(b.dim(), (90, 90));
+    let again = json(&run(&format!(
+        "bench-eig --input {} --backends faer,lanczos --top 5 --json",
+        p("B.npy")
+    )));
+    assert_eq!(again["n"], 90);
+    assert!(again["results"][1]["max_top_difference"].as_f64().unwrap() < 1e-9);
+    let e = one_line_error(&run(&format!(
+        "bench-eig --n 90 --save-matrix {}",
+        p("B.npy")
+    )));
+    assert!(e.contains("--force"), "{e}");
+    let e = one_line_error(&run("bench-eig --n 10 --reps 0"));
+    assert!(e.contains("reps"), "{e}");
     no_temporaries(dir.path());
+}
+
+/// Every LAPACK driver `deqk eig --driver` offers gives the same eigenvalues; the two-stage one refuses
+/// eigenvectors.
+#[cfg(feature = "openblas")]
+#[test]
+fn lapack_drivers_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    assert!(run(&format!(
+        "bench-eig --n 150 --backends lapack --save-matrix {}",
+        p("K.npy")
+    ))
+    .status
+    .success());
+    let r = json(&run(&format!(
+        "bench-eig --input {} --backends lapack --drivers auto,syevd,syevd-2stage,syevr --top 150 --json",
+        p("K.npy")
+    )));
+    let rows = r["results"].as_array().unwrap();
+    let drivers: Vec<&str> = rows.iter().map(|x| x["driver"].as_str().unwrap()).collect();
+    assert_eq!(drivers, ["dsyevd", "dsyevd", "dsyevd_2stage", "dsyevr"]);
+    let k: ndarray::Array2<f64> = deq_kernels::npy::read_matrix(Path::new(&p("K.npy"))).unwrap();
+    let scale = k.iter().fold(0f64, |m, x| m.max(x.abs())) * 150.0;
+    for row in &rows[1..] {
+        assert!(row["max_top_difference"].as_f64().unwrap() < 1e3 * f64::EPSILON * scale);
+    }
+    for driver in ["syevd", "syevr"] {
+        let out = json(&run(&format!(
+            "eig --input {} --backend lapack --driver {driver} --check --out {} --force --json",
+            p("K.npy"),
+            p("w.npy")
+        )));
+        assert_eq!(out["driver"], format!("d{driver}"));
+        assert!(out["residual"].as_f64().unwrap() < 1e3 * f64::EPSILON * scale);
+    }
+    let e = one_line_error(&run(&format!(
+        "eig --input {} --backend lapack --driver syevd-2stage --check --out {}",
+        p("K.npy"),
+        p("v.npy")
+    )));
+    assert!(e.contains("eigenvalues only"), "{e}");
+    assert!(!Path::new(&p("v.npy")).exists());
 }
 
 #[test]

@@ -34,6 +34,22 @@ pub enum Backend {
     Lanczos,
 }
 
+/// The LAPACK routine (for `--backend lapack`).
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum, Debug, Default)]
+pub enum Driver {
+    /// ?syevd for all pairs and for values below n = 3000, ?syevd_2stage for values from there, ?syevr for
+    /// subsets.
+    #[default]
+    Auto,
+    /// Divide and conquer (?syevd).
+    Syevd,
+    /// Two-stage tridiagonalization, then divide and conquer (?syevd_2stage); values only.
+    #[value(name = "syevd-2stage")]
+    Syevd2Stage,
+    /// MRRR (?syevr).
+    Syevr,
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum, Debug)]
 pub enum Precision {
     F32,
@@ -47,6 +63,9 @@ pub struct EigArgs {
     input: PathBuf,
     #[arg(long, value_enum, default_value = "faer")]
     backend: Backend,
+    /// LAPACK routine (with --backend lapack).
+    #[arg(long, value_enum, default_value = "auto")]
+    driver: Driver,
     /// Only the k largest eigenvalues.
     #[arg(long, conflicts_with_all = ["bottom", "index", "values"])]
     top: Option<usize>,
@@ -108,29 +127,36 @@ fn subset_of(args: &EigArgs) -> Result<Subset, Error> {
 /// The solver for a backend name (LAPACK only in builds with the `openblas` feature).
 pub fn solver<T: EigenScalar + MaybeLapack>(
     backend: Backend,
+    driver: Driver,
 ) -> Result<Box<dyn SymmetricEigensolver<T>>, Error> {
     Ok(match backend {
         Backend::Faer => Box::new(FaerEigen),
         Backend::Lanczos => Box::new(LanczosEigen::default()),
-        Backend::Lapack => T::lapack()?,
+        Backend::Lapack => T::lapack(driver)?,
     })
 }
 
 /// LAPACK when the build has it.
 pub trait MaybeLapack: EigenScalar {
-    fn lapack() -> Result<Box<dyn SymmetricEigensolver<Self>>, Error>;
+    fn lapack(driver: Driver) -> Result<Box<dyn SymmetricEigensolver<Self>>, Error>;
 }
 
 #[cfg(feature = "openblas")]
 impl<T: deq_kernels::eigen::LapackScalar> MaybeLapack for T {
-    fn lapack() -> Result<Box<dyn SymmetricEigensolver<T>>, Error> {
-        Ok(Box::new(deq_kernels::eigen::LapackEigen::default()))
+    fn lapack(driver: Driver) -> Result<Box<dyn SymmetricEigensolver<T>>, Error> {
+        use deq_kernels::eigen::{LapackDriver, LapackEigen};
+        Ok(Box::new(LapackEigen::with_driver(match driver {
+            Driver::Auto => LapackDriver::Auto,
+            Driver::Syevd => LapackDriver::Syevd,
+            Driver::Syevd2Stage => LapackDriver::Syevd2Stage,
+            Driver::Syevr => LapackDriver::Syevr,
+        })))
     }
 }
 
 #[cfg(not(feature = "openblas"))]
 impl<T: EigenScalar> MaybeLapack for T {
-    fn lapack() -> Result<Box<dyn SymmetricEigensolver<T>>, Error> {
+    fn lapack(_: Driver) -> Result<Box<dyn SymmetricEigensolver<T>>, Error> {
         Err(Error::Missing {
             name: "the LAPACK backend",
             why: "this deqk was built without it; rebuild with `cargo build --release --features openblas` (needs libopenblas-dev) or use --backend faer",
@@ -147,7 +173,7 @@ fn run_eig<T: EigenScalar + MaybeLapack + ndarray_npy::WritableElement>(
     if args.vectors.is_some() || args.check {
         request = request.with_vectors();
     }
-    let s = solver::<T>(args.backend)?;
+    let s = solver::<T>(args.backend, args.driver)?;
     let t = Instant::now();
     let d: EigenDecomposition<T> = s.solve(a.view(), &request)?;
     let seconds = t.elapsed().as_secs_f64();
@@ -298,7 +324,7 @@ fn read_input(path: &Path, label: Option<&String>, args: &SpectrumArgs) -> Resul
             why: "use --backend faer or lapack (or --slq) with deqk spectrum",
         });
     }
-    let values = solver::<f64>(args.backend)?.eigenvalues(m.view())?;
+    let values = solver::<f64>(args.backend, Driver::Auto)?.eigenvalues(m.view())?;
     Ok(Input {
         label,
         matrix: Some(m),
@@ -388,18 +414,34 @@ pub fn spectrum(args: SpectrumArgs) -> Result<(), Error> {
 
 #[derive(Args)]
 pub struct BenchEigArgs {
-    /// Matrix size.
+    /// Matrix size of the built-in test matrix (the ReLU CK of the paper's Gaussian mixture, p = n/2).
+    #[arg(long, required_unless_present = "input", conflicts_with = "input")]
+    n: Option<usize>,
+    /// Time this symmetric matrix (.npy, n×n) instead of the built-in one.
     #[arg(long)]
-    n: usize,
+    input: Option<PathBuf>,
     /// Backends to time, comma-separated.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "faer")]
     backends: Vec<Backend>,
+    /// LAPACK routines to time for the lapack backend, comma-separated.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "auto")]
+    drivers: Vec<Driver>,
     /// Time the eigenvectors too (all pairs).
     #[arg(long)]
     vectors: bool,
     /// k for Lanczos (the k largest pairs).
     #[arg(long, default_value_t = 20)]
     top: usize,
+    /// Calls per backend, one after the other in this process; the reported time is their median (the
+    /// first call also pays for starting the BLAS threads and faulting in memory).
+    #[arg(long, default_value_t = 1)]
+    reps: usize,
+    /// Also write the timed matrix (.npy, f64) here, e.g. to time other libraries on the same input.
+    #[arg(long)]
+    save_matrix: Option<PathBuf>,
+    /// Replace an existing --save-matrix file.
+    #[arg(long)]
+    force: bool,
     #[arg(long, value_enum, default_value = "f64")]
     dtype: Precision,
     #[arg(long, default_value_t = 0)]
@@ -409,7 +451,7 @@ pub struct BenchEigArgs {
 }
 
 /// The test matrix: the ReLU CK (one layer) of the paper's Gaussian mixture with p = n/2 — a kernel
-/// spectrum with a bulk and outliers.
+/// spectrum with a bulk and outliers. benches/eigen.rs times the same matrix with seed 7.
 fn bench_matrix(n: usize, seed: u64) -> Result<Array2<f64>, Error> {
     let p = (n / 2).max(2);
     let (x, _) = GaussianMixture::paper_with_n(p, n)?.sample(seed)?;
@@ -419,6 +461,17 @@ fn bench_matrix(n: usize, seed: u64) -> Result<Array2<f64>, Error> {
         .expect("CK requested"))
 }
 
+fn median(samples: &[f64]) -> f64 {
+    let mut s = samples.to_vec();
+    s.sort_by(f64::total_cmp);
+    let m = s.len() / 2;
+    if s.len() % 2 == 1 {
+        s[m]
+    } else {
+        0.5 * (s[m - 1] + s[m])
+    }
+}
+
 fn time_backends<T: EigenScalar + MaybeLapack>(
     args: &BenchEigArgs,
     a: ArrayView2<f64>,
@@ -426,16 +479,29 @@ fn time_backends<T: EigenScalar + MaybeLapack>(
     let a: Array2<T> = a.mapv(T::from_f64);
     let mut rows = Vec::new();
     let mut reference: Option<Vec<f64>> = None;
-    for &b in &args.backends {
-        let s = solver::<T>(b)?;
+    let runs = args.backends.iter().flat_map(|&b| {
+        let drivers = if b == Backend::Lapack {
+            args.drivers.clone()
+        } else {
+            vec![Driver::Auto]
+        };
+        drivers.into_iter().map(move |d| (b, d))
+    });
+    for (b, driver) in runs {
+        let s = solver::<T>(b, driver)?;
         let request = match (b, args.vectors) {
             (Backend::Lanczos, _) => EigenRequest::subset(Subset::Largest(args.top)).with_vectors(),
             (_, true) => EigenRequest::pairs(),
             (_, false) => EigenRequest::values(),
         };
-        let t = Instant::now();
-        let d = s.solve(a.view(), &request)?;
-        let seconds = t.elapsed().as_secs_f64();
+        let mut samples = Vec::with_capacity(args.reps);
+        let mut d = None;
+        for _ in 0..args.reps {
+            let t = Instant::now();
+            d = Some(s.solve(a.view(), &request)?);
+            samples.push(t.elapsed().as_secs_f64());
+        }
+        let d = d.expect("reps ≥ 1");
         let vals: Vec<f64> = d.values.iter().map(|v| v.to_f64()).collect();
         // Agreement on the largest eigenvalues with the first full backend.
         let top = &vals[vals.len().saturating_sub(args.top)..];
@@ -450,8 +516,8 @@ fn time_backends<T: EigenScalar + MaybeLapack>(
             reference = Some(vals.clone());
         }
         rows.push(
-            json!({"backend": s.name(), "driver": d.driver, "seconds": seconds,
-                         "count": vals.len(), "vectors": d.vectors.is_some(),
+            json!({"backend": s.name(), "driver": d.driver, "seconds": median(&samples),
+                         "samples": samples, "count": vals.len(), "vectors": d.vectors.is_some(),
                          "max_top_difference": diff}),
         );
     }
@@ -459,19 +525,43 @@ fn time_backends<T: EigenScalar + MaybeLapack>(
 }
 
 pub fn bench_eig(args: BenchEigArgs) -> Result<(), Error> {
-    let a = bench_matrix(args.n, args.seed)?;
+    if args.reps == 0 {
+        return Err(Error::InvalidParameter {
+            name: "reps",
+            value: 0.0,
+            requirement: "at least one call per backend",
+        });
+    }
+    if let Some(path) = &args.save_matrix {
+        refuse_existing(&[path], args.force)?;
+    }
+    let a = match (&args.input, args.n) {
+        (Some(path), _) => npy::read_matrix(path)?,
+        (None, Some(n)) => bench_matrix(n, args.seed)?,
+        (None, None) => {
+            return Err(Error::Missing {
+                name: "a matrix",
+                why: "give --n N for the built-in test matrix or --input K.npy",
+            })
+        }
+    };
+    if let Some(path) = &args.save_matrix {
+        npy::write_matrix(path, &a, args.force)?;
+    }
+    let n = a.nrows();
     let rows = match args.dtype {
         Precision::F64 => time_backends::<f64>(&args, a.view())?,
         Precision::F32 => time_backends::<f32>(&args, a.view())?,
     };
     let threads = rayon::current_num_threads();
-    let value = json!({"n": args.n, "dtype": format!("{:?}", args.dtype).to_lowercase(),
-                       "threads": threads, "openblas_num_threads": std::env::var("OPENBLAS_NUM_THREADS").ok(),
+    let value = json!({"n": n, "dtype": format!("{:?}", args.dtype).to_lowercase(),
+                       "reps": args.reps, "threads": threads,
+                       "openblas_num_threads": std::env::var("OPENBLAS_NUM_THREADS").ok(),
                        "results": rows});
     print(args.json, &value, || {
         let mut s = format!(
-            "n = {}, {:?}, {threads} threads\n{:<10} {:<14} {:>10} {:>8}",
-            args.n, args.dtype, "backend", "driver", "seconds", "count"
+            "n = {n}, {:?}, {threads} threads, median of {} call(s)\n{:<10} {:<14} {:>10} {:>8}",
+            args.dtype, args.reps, "backend", "driver", "seconds", "count"
         );
         for r in &rows {
             s.push_str(&format!(
