@@ -1,17 +1,24 @@
-//! faer's dense self-adjoint eigensolver (pure Rust): tridiagonalization and divide and conquer on all threads.
+//! The pure-Rust dense symmetric eigensolver. All eigenpairs: faer's self-adjoint eigensolver
+//! (tridiagonalization, divide and conquer, back-transformation). Eigenvalues only: the blocked
+//! tridiagonalization of [`super::tridiagonal`] and faer's tridiagonal QR iteration.
 
 use ndarray::{Array2, ArrayView2, ShapeBuilder};
 
+use super::tridiagonal::{tridiagonal_eigenvalues, tridiagonalize};
 use super::{
     check_symmetric, faer_ref, select, EigenDecomposition, EigenRequest, EigenScalar,
     SymmetricEigensolver, SYMMETRY_TOLERANCE,
 };
 use crate::{Error, Result};
 
-/// faer's self-adjoint eigensolver. Subsets are selected from the full decomposition (faer has no range
+/// The pure-Rust backend (faer's kernels and the crate's blocked tridiagonalization). Subsets are selected from the full decomposition (faer has no range
 /// driver); use [`super::LanczosEigen`] for a few extreme pairs of a large matrix.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FaerEigen;
+
+/// From this order on, eigenvalues only go through the blocked tridiagonalization (below it the trailing
+/// matrix stays in cache and faer's fused per-column reduction is as fast).
+const BLOCKED_FROM: usize = 1500;
 
 fn backend_error(e: impl std::fmt::Debug) -> Error {
     Error::Backend {
@@ -32,10 +39,15 @@ impl<T: EigenScalar> SymmetricEigensolver<T> for FaerEigen {
         // The lower triangle of the row-major input, read in place.
         let m = faer_ref(a);
         if !request.vectors {
-            let mut w = m
-                .self_adjoint_eigenvalues(faer::Side::Lower)
-                .map_err(backend_error)?;
-            w.sort_by(|x, y| x.partial_cmp(y).expect("finite eigenvalues"));
+            let w = if n >= BLOCKED_FROM {
+                tridiagonal_eigenvalues(&tridiagonalize(a))?
+            } else {
+                let mut w = m
+                    .self_adjoint_eigenvalues(faer::Side::Lower)
+                    .map_err(backend_error)?;
+                w.sort_by(|x, y| x.partial_cmp(y).expect("finite eigenvalues"));
+                w
+            };
             return select(w, None, &request.subset, "faer");
         }
         let evd = m

@@ -21,6 +21,7 @@ mod lapack_driver;
 pub mod operator;
 pub mod slq;
 pub mod spectrum;
+pub mod tridiagonal;
 
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, ShapeBuilder};
 use serde::Serialize;
