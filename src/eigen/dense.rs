@@ -40,7 +40,7 @@ impl<T: EigenScalar> SymmetricEigensolver<T> for FaerEigen {
         let m = faer_ref(a);
         if !request.vectors {
             let w = if n >= BLOCKED_FROM {
-                tridiagonal_eigenvalues(&tridiagonalize(a))?
+                tridiagonal_eigenvalues(&tridiagonalize(a)?)?
             } else {
                 let mut w = m
                     .self_adjoint_eigenvalues(faer::Side::Lower)

@@ -8,6 +8,7 @@
 //! - [`lanczos`]: the matrix-free solver itself, for any [`SymmetricOperator`].
 //! - [`slq`]: stochastic Lanczos quadrature — the spectral density and trace functions (log-det, …) of an
 //!   operator from block products with random probes.
+//! - [`tridiagonal`]: blocked Householder reduction to tridiagonal form, behind [`FaerEigen`]'s eigenvalues.
 //! - [`spectrum`]: histograms and smoothed densities, the Wasserstein-1 distance between spectra, operator-norm
 //!   and Frobenius distances between matrices; [`crate::plot::spectra`] draws overlaid spectra as PNG or SVG.
 //!

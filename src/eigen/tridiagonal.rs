@@ -31,10 +31,15 @@ pub struct Tridiagonal<T> {
 
 /// T = QᵀAQ for a symmetric A (its upper triangle is read, in the row-major sense; for a symmetric input
 /// either triangle gives the same T). Q is not formed. Backward stable: T is the exact reduction of A + E
-/// with ‖E‖₂ = O(n·ε·‖A‖₂) (Golub & Van Loan §8.3.1).
-pub fn tridiagonalize<T: EigenScalar>(a: ArrayView2<T>) -> Tridiagonal<T> {
+/// with ‖E‖₂ = O(n·ε·‖A‖₂) (Golub & Van Loan §8.3.1). Symmetry and finiteness are not checked here (see
+/// [`super::check_symmetric`]); non-finite entries make T non-finite, which [`tridiagonal_eigenvalues`] refuses.
+pub fn tridiagonalize<T: EigenScalar>(a: ArrayView2<T>) -> crate::Result<Tridiagonal<T>> {
     let n = a.nrows();
-    assert_eq!(n, a.ncols(), "tridiagonalize needs a square matrix");
+    if n != a.ncols() {
+        return Err(crate::Error::Shape {
+            what: format!("a symmetric matrix must be square, got {n}×{}", a.ncols()),
+        });
+    }
     // The row-major matrix read as column-major: its lower triangle is the input's upper triangle.
     let mut buf = zeroed_vec::<T>(n * n);
     buf.iter_mut().zip(a.iter()).for_each(|(d, &x)| *d = x);
@@ -50,10 +55,10 @@ pub fn tridiagonalize<T: EigenScalar>(a: ArrayView2<T>) -> Tridiagonal<T> {
         }
         k += nb;
     }
-    Tridiagonal {
+    Ok(Tridiagonal {
         diagonal,
         off_diagonal,
-    }
+    })
 }
 
 /// All eigenvalues of a symmetric tridiagonal matrix, ascending, by faer's implicit QR iteration
@@ -480,7 +485,7 @@ mod tests {
     /// those of A: the trace, the Frobenius norm and the eigenvalues (by faer's own solver).
     fn check(a: &Array2<f64>) {
         let n = a.nrows();
-        let t = tridiagonalize(a.view());
+        let t = tridiagonalize(a.view()).unwrap();
         let trace_a: f64 = (0..n).map(|i| a[[i, i]]).sum();
         let trace_t: f64 = t.diagonal.iter().sum();
         let fro_a = a.iter().map(|x| x * x).sum::<f64>();
@@ -548,6 +553,16 @@ mod tests {
         ] {
             check(&random_symmetric(n, seed));
         }
+    }
+
+    #[test]
+    fn non_square_and_non_finite_are_refused() {
+        assert!(tridiagonalize(Array2::<f64>::zeros((3, 4)).view()).is_err());
+        let mut a = random_symmetric(140, 9);
+        a[[70, 3]] = f64::NAN;
+        a[[3, 70]] = f64::NAN;
+        let t = tridiagonalize(a.view()).unwrap();
+        assert!(tridiagonal_eigenvalues(&t).is_err());
     }
 
     #[test]
