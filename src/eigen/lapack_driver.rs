@@ -15,14 +15,15 @@ use super::{
 use crate::buffer::zeroed_vec;
 use crate::{Error, Result};
 
-/// From this size on the two-stage tridiagonalization is the faster way to all eigenvalues (n = 2000: 1.1 s
-/// against 0.30 s for `?syevd`; n = 4000: 3.0 s against 4.4 s, docs/benchmarks.md).
-const TWO_STAGE_FROM: usize = 3000;
+/// From this size on the two-stage tridiagonalization is the faster way to all eigenvalues. With Debian's
+/// OpenBLAS 0.3.21 its time is bimodal: at n = 4000 2.8–3.3 s or 5.4–6.1 s against 3.4–4.0 s for `?syevd`, at
+/// n = 8000 18.5 s or 27–29 s against 28–34 s (docs/benchmarks.md); at n = 2000 it is 2× slower.
+const TWO_STAGE_FROM: usize = 6000;
 
 /// Which LAPACK routine answers a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LapackDriver {
-    /// Values only: `?syevd` below n = 3000 and `?syevd_2stage` from there; all pairs: `?syevd`; subsets:
+    /// Values only: `?syevd` below n = 6000 and `?syevd_2stage` from there; all pairs: `?syevd`; subsets:
     /// `?syevr` (measured fastest here, see docs/benchmarks.md).
     #[default]
     Auto,

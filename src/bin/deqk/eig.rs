@@ -37,7 +37,7 @@ pub enum Backend {
 /// The LAPACK routine (for `--backend lapack`).
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum, Debug, Default)]
 pub enum Driver {
-    /// ?syevd for all pairs and for values below n = 3000, ?syevd_2stage for values from there, ?syevr for
+    /// ?syevd for all pairs and for values below n = 6000, ?syevd_2stage for values from there, ?syevr for
     /// subsets.
     #[default]
     Auto,
