@@ -38,6 +38,14 @@ pub fn zeroed_vec<T: crate::Real>(len: usize) -> Vec<T> {
     }
 }
 
+/// The entries of `a` in logical (row-major) order, on huge pages when large: the working copy that an
+/// in-place reduction (LAPACK's, the blocked tridiagonalization's) overwrites.
+pub fn copied_vec<T: crate::Real>(a: ndarray::ArrayView2<T>) -> Vec<T> {
+    let mut buf = zeroed_vec::<T>(a.len());
+    buf.iter_mut().zip(a.iter()).for_each(|(d, &x)| *d = x);
+    buf
+}
+
 #[cfg(target_os = "linux")]
 fn advise_huge_pages(ptr: *mut u8, bytes: usize) {
     const HUGE: usize = 2 << 20;

@@ -12,7 +12,7 @@ use super::{
     check_symmetric, select, EigenDecomposition, EigenRequest, EigenScalar, Subset,
     SymmetricEigensolver, SYMMETRY_TOLERANCE,
 };
-use crate::buffer::zeroed_vec;
+use crate::buffer::{copied_vec, zeroed_vec};
 use crate::{Error, Result};
 
 /// From this size on the two-stage tridiagonalization is the faster way to all eigenvalues. With Debian's
@@ -169,13 +169,6 @@ fn to_i32(n: usize) -> Result<i32> {
     })
 }
 
-/// The row-major matrix as the buffer LAPACK overwrites, on huge pages when large.
-fn lapack_copy<T: LapackScalar>(a: ArrayView2<T>) -> Vec<T> {
-    let mut buf = zeroed_vec::<T>(a.len());
-    buf.iter_mut().zip(a.iter()).for_each(|(d, &x)| *d = x);
-    buf
-}
-
 /// All eigenvalues (and vectors) by ?syevd or ?syevd_2stage.
 fn by_syevd<T: LapackScalar>(
     a: ArrayView2<T>,
@@ -184,7 +177,7 @@ fn by_syevd<T: LapackScalar>(
 ) -> Result<(Vec<T>, Option<Array2<T>>)> {
     let n = a.nrows();
     let ni = to_i32(n)?;
-    let mut buf = lapack_copy(a);
+    let mut buf = copied_vec(a);
     let mut w = vec![T::zero(); n];
     let jobz = if vectors { b'V' } else { b'N' };
     let (mut info, mut qwork, mut qiwork) = (0, [T::zero()], [0]);
@@ -249,7 +242,7 @@ fn by_syevr<T: LapackScalar>(
             None => return Ok((Vec::new(), vectors.then(|| Array2::zeros((n, 0))))),
         },
     };
-    let mut buf = lapack_copy(a);
+    let mut buf = copied_vec(a);
     let mut w = vec![T::zero(); n];
     let ldz = ni.max(1);
     let mut z = zeroed_vec::<T>(if vectors { n * cap.max(1) } else { 1 });

@@ -13,7 +13,7 @@
 use ndarray::ArrayView2;
 
 use super::EigenScalar;
-use crate::buffer::zeroed_vec;
+use crate::buffer::copied_vec;
 
 /// Columns per panel (the inner dimension of the trailing update is twice this).
 const PANEL: usize = 32;
@@ -41,15 +41,24 @@ pub fn tridiagonalize<T: EigenScalar>(a: ArrayView2<T>) -> crate::Result<Tridiag
         });
     }
     // The row-major matrix read as column-major: its lower triangle is the input's upper triangle.
-    let mut buf = zeroed_vec::<T>(n * n);
-    buf.iter_mut().zip(a.iter()).for_each(|(d, &x)| *d = x);
+    let mut buf = copied_vec(a);
+    // The second thread's part of y in the symmetric products.
+    let mut scratch = vec![T::zero(); n];
     let mut diagonal = vec![T::zero(); n];
     let mut off_diagonal = vec![T::zero(); n.saturating_sub(1)];
     let mut k = 0;
     while k < n {
         let m = n - k;
         let nb = if m > ONE_PANEL_UP_TO { PANEL } else { m };
-        let panel = reduce_panel(&mut buf, n, k, nb, &mut diagonal, &mut off_diagonal);
+        let panel = reduce_panel(
+            &mut buf,
+            n,
+            k,
+            nb,
+            &mut diagonal,
+            &mut off_diagonal,
+            &mut scratch,
+        );
         if nb < m {
             update_trailing(&mut buf, n, k + nb, &panel);
         }
@@ -121,6 +130,7 @@ fn reduce_panel<T: EigenScalar>(
     nb: usize,
     diagonal: &mut [T],
     off_diagonal: &mut [T],
+    scratch: &mut [T],
 ) -> Panel<T> {
     let m = n - k;
     let mut v = vec![T::zero(); m * nb];
@@ -155,7 +165,7 @@ fn reduce_panel<T: EigenScalar>(
         let (w_prev, w_rest) = w.split_at_mut(i * m);
         let wj = &mut w_rest[r + 1..m];
         // w_j = A[j+1.., j+1..]·v_j (the trailing matrix as of the panel's start) …
-        symmetric_lower_product(a, n, j + 1, s, vj, wj);
+        symmetric_lower_product(a, n, j + 1, s, vj, wj, scratch);
         // … − V·(Wᵀv_j) − W·(Vᵀv_j) over the panel's earlier columns, rows j+1..
         for c in 0..i {
             let (vc, wc) = (
@@ -274,6 +284,7 @@ const LANES: usize = 8;
 /// y = B·x for the s×s symmetric B = a[c0.., c0..] stored in the lower triangle of the column-major n×n `a`,
 /// reading each stored entry once: column c contributes B[c.., c]·x[c] to y[c..] and B[c+1.., c]ᵀx[c+1..] to
 /// y[c]. Large products split the columns over two threads with their own y.
+/// `scratch` (at least s long) holds the second thread's y.
 fn symmetric_lower_product<T: EigenScalar>(
     a: &[T],
     n: usize,
@@ -281,6 +292,7 @@ fn symmetric_lower_product<T: EigenScalar>(
     s: usize,
     x: &[T],
     y: &mut [T],
+    scratch: &mut [T],
 ) {
     y.iter_mut().for_each(|t| *t = T::zero());
     if s < PARALLEL_FROM {
@@ -288,12 +300,13 @@ fn symmetric_lower_product<T: EigenScalar>(
     }
     // Columns 0..split hold half of the lower triangle's entries: s·split − split²/2 = s²/4.
     let split = ((1.0 - std::f64::consts::FRAC_1_SQRT_2) * s as f64) as usize;
-    let mut y2 = vec![T::zero(); s - split];
+    let y2 = &mut scratch[..s - split];
+    y2.iter_mut().for_each(|t| *t = T::zero());
     rayon::join(
         || columns_product(a, n, c0, 0..split, x, &mut y[..]),
-        || columns_product(a, n, c0 + split, 0..s - split, &x[split..], &mut y2),
+        || columns_product(a, n, c0 + split, 0..s - split, &x[split..], &mut *y2),
     );
-    for (t, &u) in y[split..].iter_mut().zip(&y2) {
+    for (t, &u) in y[split..].iter_mut().zip(y2.iter()) {
         *t += u;
     }
 }
