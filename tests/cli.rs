@@ -566,6 +566,12 @@ fn eigen_commands_refuse_bad_input() {
     )));
     assert!(e.contains("--top"), "{e}");
     let e = one_line_error(&run(&format!(
+        "eig --input {} --driver syevr --out {}",
+        p("A.npy"),
+        p("w.npy")
+    )));
+    assert!(e.contains("--backend lapack"), "{e}");
+    let e = one_line_error(&run(&format!(
         "spectrum --input {} --plot {}",
         p("A.npy"),
         p("fig.pdf")

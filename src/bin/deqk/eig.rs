@@ -203,6 +203,12 @@ pub fn eig(args: EigArgs) -> Result<(), Error> {
         outs.push(v);
     }
     refuse_existing(&outs, args.force)?;
+    if args.driver != Driver::Auto && args.backend != Backend::Lapack {
+        return Err(Error::Missing {
+            name: "--backend lapack",
+            why: "--driver chooses a LAPACK routine; add --backend lapack or drop --driver",
+        });
+    }
     if args.backend == Backend::Lanczos && args.top.is_none() && args.bottom.is_none() {
         return Err(Error::Missing {
             name: "--top or --bottom",
