@@ -22,6 +22,7 @@ pub mod real;
 pub mod rmt;
 pub(crate) mod simd;
 pub mod solve;
+pub(crate) mod spin_team;
 
 pub use error::{Error, Result};
 pub use real::Real;

@@ -12,3 +12,15 @@ pub(crate) fn avx2_fma() -> bool {
         false
     }
 }
+
+/// Whether the CPU has AVX-512F (512-bit registers, 32 of them).
+pub(crate) fn avx512f() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::is_x86_feature_detected!("avx512f")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}

@@ -14,12 +14,13 @@ use ndarray::ArrayView2;
 
 use super::EigenScalar;
 use crate::buffer::copied_vec;
+use crate::spin_team::{triangle_column_split, with_team, SpinTeam};
 
 /// Columns per panel (the inner dimension of the trailing update is twice this).
 const PANEL: usize = 32;
 /// Trailing matrices of at most this order are reduced in one panel, without a trailing update.
 const ONE_PANEL_UP_TO: usize = 128;
-/// Trailing orders from which the symmetric matrix–vector product is split over two threads.
+/// Trailing orders from which the symmetric product and the trailing update are split over the threads.
 const PARALLEL_FROM: usize = 512;
 
 /// The diagonal (n) and off-diagonal (n − 1) of a symmetric tridiagonal matrix.
@@ -42,32 +43,31 @@ pub fn tridiagonalize<T: EigenScalar>(a: ArrayView2<T>) -> crate::Result<Tridiag
     }
     // The row-major matrix read as column-major: its lower triangle is the input's upper triangle.
     let mut buf = copied_vec(a);
-    // The second thread's part of y in the symmetric products.
-    let mut scratch = vec![T::zero(); n];
-    let mut diagonal = vec![T::zero(); n];
-    let mut off_diagonal = vec![T::zero(); n.saturating_sub(1)];
-    let mut k = 0;
-    while k < n {
-        let m = n - k;
-        let nb = if m > ONE_PANEL_UP_TO { PANEL } else { m };
-        let panel = reduce_panel(
-            &mut buf,
-            n,
-            k,
-            nb,
-            &mut diagonal,
-            &mut off_diagonal,
-            &mut scratch,
-        );
-        if nb < m {
-            update_trailing(&mut buf, n, k + nb, &panel);
+    let mut t = Tridiagonal {
+        diagonal: vec![T::zero(); n],
+        off_diagonal: vec![T::zero(); n.saturating_sub(1)],
+    };
+    // The products and updates of orders from PARALLEL_FROM go to a team of the threads rayon would use.
+    let threads = if n > PARALLEL_FROM {
+        rayon::current_num_threads()
+    } else {
+        1
+    };
+    with_team(threads, |team| {
+        // The helpers' parts of y in the symmetric products.
+        let mut scratch = vec![T::zero(); n * (team.threads() - 1)];
+        let mut k = 0;
+        while k < n {
+            let m = n - k;
+            let nb = if m > ONE_PANEL_UP_TO { PANEL } else { m };
+            let panel = reduce_panel(&mut buf, n, k, nb, &mut t, &mut scratch, team);
+            if nb < m {
+                update_trailing(&mut buf, n, k + nb, &panel, team);
+            }
+            k += nb;
         }
-        k += nb;
-    }
-    Ok(Tridiagonal {
-        diagonal,
-        off_diagonal,
-    })
+    });
+    Ok(t)
 }
 
 /// All eigenvalues of a symmetric tridiagonal matrix, ascending, by faer's implicit QR iteration
@@ -122,15 +122,15 @@ struct Panel<T> {
 }
 
 /// Reduces columns k..k+nb of the column-major n×n buffer `a` (lower triangle), writing their diagonal and
-/// off-diagonal entries; the trailing matrix a[k+nb.., k+nb..] is left for [`update_trailing`].
+/// off-diagonal entries into `t`; the trailing matrix a[k+nb.., k+nb..] is left for [`update_trailing`].
 fn reduce_panel<T: EigenScalar>(
     a: &mut [T],
     n: usize,
     k: usize,
     nb: usize,
-    diagonal: &mut [T],
-    off_diagonal: &mut [T],
+    t: &mut Tridiagonal<T>,
     scratch: &mut [T],
+    team: &SpinTeam,
 ) -> Panel<T> {
     let m = n - k;
     let mut v = vec![T::zero(); m * nb];
@@ -141,23 +141,19 @@ fn reduce_panel<T: EigenScalar>(
         let j = k + i;
         let r = j - k;
         // Column j up to date: a[j.., j] −= V[j.., :i]·W[j, :i]ᵀ + W[j.., :i]·V[j, :i]ᵀ.
-        {
+        if i > 0 {
             let col = &mut a[j * n + j..(j + 1) * n];
-            for c in 0..i {
-                let (vc, wc) = (&v[c * m + r..(c + 1) * m], &w[c * m + r..(c + 1) * m]);
-                let (vj, wj) = (vc[0], wc[0]);
-                for ((x, &vr), &wr) in col.iter_mut().zip(vc).zip(wc) {
-                    *x -= vr * wj + wr * vj;
-                }
-            }
+            let (vr, wr) = (mat(&v[r..], m - r, i, m), mat(&w[r..], m - r, i, m));
+            let (w_row, v_row) = (mat(&w[r..], 1, i, m), mat(&v[r..], 1, i, m));
+            subtract_products(col, vr, wr, w_row.transpose(), v_row.transpose());
         }
-        diagonal[j] = a[j * n + j];
+        t.diagonal[j] = a[j * n + j];
         if j + 1 == n {
             break;
         }
         // The reflector of a[j+1.., j]; v_j is stored from row j+1 with v_j[j+1] = 1.
         let (beta, tau) = householder(&mut a[j * n + j + 1..(j + 1) * n]);
-        off_diagonal[j] = beta;
+        t.off_diagonal[j] = beta;
         v[i * m + r + 1..(i + 1) * m].copy_from_slice(&a[j * n + j + 1..(j + 1) * n]);
         let s = n - j - 1;
         let (v_prev, v_rest) = v.split_at(i * m);
@@ -165,25 +161,18 @@ fn reduce_panel<T: EigenScalar>(
         let (w_prev, w_rest) = w.split_at_mut(i * m);
         let wj = &mut w_rest[r + 1..m];
         // w_j = A[j+1.., j+1..]·v_j (the trailing matrix as of the panel's start) …
-        symmetric_lower_product(a, n, j + 1, s, vj, wj, scratch);
+        symmetric_lower_product(a, n, j + 1, s, vj, wj, scratch, team);
         // … − V·(Wᵀv_j) − W·(Vᵀv_j) over the panel's earlier columns, rows j+1..
-        for c in 0..i {
-            let (vc, wc) = (
-                &v_prev[c * m + r + 1..(c + 1) * m],
-                &w_prev[c * m + r + 1..(c + 1) * m],
+        if i > 0 {
+            let (vr, wr) = (
+                mat(&v_prev[r + 1..], s, i, m),
+                mat(&w_prev[r + 1..], s, i, m),
             );
-            t_w[c] = dot(wc, vj);
-            t_v[c] = dot(vc, vj);
-        }
-        for c in 0..i {
-            let (vc, wc) = (
-                &v_prev[c * m + r + 1..(c + 1) * m],
-                &w_prev[c * m + r + 1..(c + 1) * m],
-            );
-            let (tw, tv) = (t_w[c], t_v[c]);
-            for ((x, &vr), &wr) in wj.iter_mut().zip(vc).zip(wc) {
-                *x -= vr * tw + wr * tv;
-            }
+            let vj_col = mat(vj, s, 1, s);
+            gemm(&mut t_w[..i], wr.transpose(), vj_col, T::one(), false);
+            gemm(&mut t_v[..i], vr.transpose(), vj_col, T::one(), false);
+            let (tw, tv) = (mat(&t_w, i, 1, i), mat(&t_v, i, 1, i));
+            subtract_products(wj, vr, wr, tw, tv);
         }
         // w_j ← τ w_j − ½ τ (τ w_jᵀ v_j) v_j.
         wj.iter_mut().for_each(|x| *x *= tau);
@@ -195,8 +184,51 @@ fn reduce_panel<T: EigenScalar>(
     Panel { v, w, m, nb }
 }
 
-/// a[k2.., k2..] −= V₂W₂ᵀ + W₂V₂ᵀ on the lower triangle, with V₂, W₂ the panel's rows from k2.
-fn update_trailing<T: EigenScalar>(a: &mut [T], n: usize, k2: usize, p: &Panel<T>) {
+/// The rows × cols column-major matrix starting at `p[0]` with column stride `stride`.
+fn mat<T: EigenScalar>(p: &[T], rows: usize, cols: usize, stride: usize) -> faer::MatRef<'_, T> {
+    faer::MatRef::from_column_major_slice_with_stride(p, rows, cols, stride)
+}
+
+/// dst = α·lhs·rhs (dst a column), or dst += α·lhs·rhs with `accumulate`, by faer's kernels on one thread.
+fn gemm<T: EigenScalar>(
+    dst: &mut [T],
+    lhs: faer::MatRef<'_, T>,
+    rhs: faer::MatRef<'_, T>,
+    alpha: T,
+    accumulate: bool,
+) {
+    let rows = dst.len();
+    let accum = if accumulate {
+        faer::Accum::Add
+    } else {
+        faer::Accum::Replace
+    };
+    let dst = faer::MatMut::from_column_major_slice_mut(dst, rows, 1);
+    faer::linalg::matmul::matmul(dst, accum, lhs, rhs, alpha, faer::Par::Seq);
+}
+
+/// y −= V·b + W·c (V, W: rows of the panel's first i reflectors and vectors; b, c: i × 1).
+fn subtract_products<T: EigenScalar>(
+    y: &mut [T],
+    v: faer::MatRef<'_, T>,
+    w: faer::MatRef<'_, T>,
+    b: faer::MatRef<'_, T>,
+    c: faer::MatRef<'_, T>,
+) {
+    gemm(y, v, b, -T::one(), true);
+    gemm(y, w, c, -T::one(), true);
+}
+
+/// a[k2.., k2..] −= V₂W₂ᵀ + W₂V₂ᵀ on the lower triangle, with V₂, W₂ the panel's rows from k2. Each member
+/// of the team updates a range of columns holding an equal share of the triangle: its own triangular top
+/// block and the rectangle below it.
+fn update_trailing<T: EigenScalar>(
+    a: &mut [T],
+    n: usize,
+    k2: usize,
+    p: &Panel<T>,
+    team: &SpinTeam,
+) {
     let m2 = n - k2;
     let skip = p.m - m2;
     // lhs = [V₂ W₂] and rhs = [W₂ V₂], column-major m2 × 2nb.
@@ -211,29 +243,57 @@ fn update_trailing<T: EigenScalar>(a: &mut [T], n: usize, k2: usize, p: &Panel<T
         rhs.extend_from_slice(&p.v[c * p.m + skip..(c + 1) * p.m]);
     }
     let inner = 2 * p.nb;
-    let trailing = &mut a[k2 * n + k2..];
-    // SAFETY: `trailing` starts at element (k2, k2) of the column-major n×n buffer and holds the m2×m2
-    // submatrix with column stride n; `lhs` and `rhs` are owned m2 × inner column-major buffers (rhs read
-    // transposed); none alias.
-    let (dst, l, r) = unsafe {
-        (
-            faer::MatMut::from_raw_parts_mut(trailing.as_mut_ptr(), m2, m2, 1, n as isize),
-            faer::MatRef::from_raw_parts(lhs.as_ptr(), m2, inner, 1, m2 as isize),
-            faer::MatRef::from_raw_parts(rhs.as_ptr(), inner, m2, m2 as isize, 1),
-        )
-    };
-    use faer::linalg::matmul::triangular::{matmul, BlockStructure};
-    matmul(
-        dst,
-        BlockStructure::TriangularLower,
-        faer::Accum::Add,
-        l,
-        BlockStructure::Rectangular,
-        r,
-        BlockStructure::Rectangular,
-        -T::one(),
-        faer::Par::rayon(0),
-    );
+    let bounds = triangle_column_split(m2, team.threads());
+    // The trailing block starts at element (k2, k2) of the column-major n×n buffer; carried as an address so
+    // the members can each write their own columns.
+    let trailing = a[k2 * n + k2..].as_mut_ptr() as usize;
+    let (lhs, rhs) = (&lhs, &rhs);
+    team.run(&|t| {
+        let (c0, c1) = (bounds[t], bounds[t + 1]);
+        if c0 == c1 {
+            return;
+        }
+        // SAFETY: member t writes only columns c0..c1, rows c0..m2, of the m2×m2 trailing block (column
+        // stride n), which lies inside `a`; the members' column ranges are disjoint, and `a` is not otherwise
+        // accessed while the team runs. `lhs` and `rhs` are owned m2 × inner column-major buffers (rhs read
+        // transposed), not aliasing `a`.
+        let (top, below, l_top, l_below, r) = unsafe {
+            let base = (trailing as *mut T).add(c0 * n + c0);
+            (
+                faer::MatMut::from_raw_parts_mut(base, c1 - c0, c1 - c0, 1, n as isize),
+                faer::MatMut::from_raw_parts_mut(
+                    base.add(c1 - c0),
+                    m2 - c1,
+                    c1 - c0,
+                    1,
+                    n as isize,
+                ),
+                faer::MatRef::from_raw_parts(lhs.as_ptr().add(c0), c1 - c0, inner, 1, m2 as isize),
+                faer::MatRef::from_raw_parts(lhs.as_ptr().add(c1), m2 - c1, inner, 1, m2 as isize),
+                faer::MatRef::from_raw_parts(rhs.as_ptr().add(c0), inner, c1 - c0, m2 as isize, 1),
+            )
+        };
+        use faer::linalg::matmul::triangular::{matmul as triangular_matmul, BlockStructure};
+        triangular_matmul(
+            top,
+            BlockStructure::TriangularLower,
+            faer::Accum::Add,
+            l_top,
+            BlockStructure::Rectangular,
+            r,
+            BlockStructure::Rectangular,
+            -T::one(),
+            faer::Par::Seq,
+        );
+        faer::linalg::matmul::matmul(
+            below,
+            faer::Accum::Add,
+            l_below,
+            r,
+            -T::one(),
+            faer::Par::Seq,
+        );
+    });
 }
 
 /// Turns x into the Householder vector v (v[0] = 1) of the reflector H = I − τvvᵀ with Hx = βe₁, and returns
@@ -283,8 +343,9 @@ const LANES: usize = 8;
 
 /// y = B·x for the s×s symmetric B = a[c0.., c0..] stored in the lower triangle of the column-major n×n `a`,
 /// reading each stored entry once: column c contributes B[c.., c]·x[c] to y[c..] and B[c+1.., c]ᵀx[c+1..] to
-/// y[c]. Large products split the columns over two threads with their own y.
-/// `scratch` (at least s long) holds the second thread's y.
+/// y[c]. Large products split the columns over the team, each member with its own y (the helpers' in
+/// `scratch`, n entries each), summed at the end.
+#[allow(clippy::too_many_arguments)]
 fn symmetric_lower_product<T: EigenScalar>(
     a: &[T],
     n: usize,
@@ -293,21 +354,41 @@ fn symmetric_lower_product<T: EigenScalar>(
     x: &[T],
     y: &mut [T],
     scratch: &mut [T],
+    team: &SpinTeam,
 ) {
     y.iter_mut().for_each(|t| *t = T::zero());
-    if s < PARALLEL_FROM {
+    if s < PARALLEL_FROM || team.threads() == 1 {
         return columns_product(a, n, c0, 0..s, x, y);
     }
-    // Columns 0..split hold half of the lower triangle's entries: s·split − split²/2 = s²/4.
-    let split = ((1.0 - std::f64::consts::FRAC_1_SQRT_2) * s as f64) as usize;
-    let y2 = &mut scratch[..s - split];
-    y2.iter_mut().for_each(|t| *t = T::zero());
-    rayon::join(
-        || columns_product(a, n, c0, 0..split, x, &mut y[..]),
-        || columns_product(a, n, c0 + split, 0..s - split, &x[split..], &mut *y2),
-    );
-    for (t, &u) in y[split..].iter_mut().zip(y2.iter()) {
-        *t += u;
+    let bounds = triangle_column_split(s, team.threads());
+    // Member t sums columns bounds[t]..bounds[t + 1] into rows bounds[t]..s of its own y.
+    let outputs: Vec<std::sync::Mutex<&mut [T]>> = std::iter::once(&mut y[..])
+        .chain(scratch.chunks_exact_mut(n))
+        .zip(&bounds)
+        .map(|(out, &start)| {
+            let out = &mut out[..s - start];
+            out.iter_mut().for_each(|t| *t = T::zero());
+            std::sync::Mutex::new(out)
+        })
+        .collect();
+    team.run(&|t| {
+        let mut out = outputs[t].lock().expect("one member per output");
+        let start = bounds[t];
+        columns_product(
+            a,
+            n,
+            c0 + start,
+            0..bounds[t + 1] - start,
+            &x[start..],
+            &mut out,
+        );
+    });
+    drop(outputs);
+    for (t, part) in scratch.chunks_exact(n).enumerate() {
+        let start = bounds[t + 1];
+        for (u, &v) in y[start..].iter_mut().zip(&part[..s - start]) {
+            *u += v;
+        }
     }
 }
 
@@ -381,8 +462,8 @@ fn group_dot_axpy<T: EigenScalar>(
         macro_rules! call {
             ($t:ty, $f:path) => {
                 if TypeId::of::<T>() == TypeId::of::<$t>() {
-                    // SAFETY: the CPU supports AVX2 and FMA; T is $t, so the casts are identities; all slices
-                    // have length `len` (asserted above).
+                    // SAFETY: the CPU has the kernel's features (checked around each call); T is $t, so the
+                    // casts are identities; all slices have length `len` (asserted above).
                     let dots = unsafe {
                         $f(
                             std::array::from_fn(|k| b[k].as_ptr() as *const $t),
@@ -396,9 +477,24 @@ fn group_dot_axpy<T: EigenScalar>(
                 }
             };
         }
+        if crate::simd::avx512f() {
+            call!(f64, group_simd::f64x8);
+            call!(f32, group_simd::f32x16);
+        }
         call!(f64, group_simd::f64x4);
         call!(f32, group_simd::f32x8);
     }
+    group_dot_axpy_portable(b, x, y, xc)
+}
+
+/// `group_dot_axpy` without SIMD intrinsics.
+fn group_dot_axpy_portable<T: EigenScalar>(
+    b: [&[T]; GROUP],
+    x: &[T],
+    y: &mut [T],
+    xc: [T; GROUP],
+) -> [T; GROUP] {
+    let len = x.len();
     let mut dots = [T::zero(); GROUP];
     for r in 0..len {
         let mut yr = y[r];
@@ -416,13 +512,13 @@ mod group_simd {
     use super::GROUP;
     use std::arch::x86_64::*;
 
-    /// The AVX2 kernel of `group_dot_axpy` for one element type: `$w` lanes per register.
+    /// The kernel of `group_dot_axpy` for one element type and instruction set: `$w` lanes per register.
     macro_rules! kernel {
-        ($name:ident, $t:ty, $w:expr, $vec:ty, $load:ident, $store:ident, $set1:ident, $zero:ident,
-         $fmadd:ident) => {
+        ($feature:literal, $name:ident, $t:ty, $w:expr, $vec:ty, $load:ident, $store:ident, $set1:ident,
+         $zero:ident, $fmadd:ident) => {
             /// # Safety
-            /// AVX2 and FMA are available; b[k], x and y each hold `len` elements.
-            #[target_feature(enable = "avx2,fma")]
+            /// The CPU has the features `$feature`; b[k], x and y each hold `len` elements.
+            #[target_feature(enable = $feature)]
             pub unsafe fn $name(
                 b: [*const $t; GROUP],
                 x: *const $t,
@@ -466,6 +562,19 @@ mod group_simd {
     }
 
     kernel!(
+        "avx512f",
+        f64x8,
+        f64,
+        8,
+        __m512d,
+        _mm512_loadu_pd,
+        _mm512_storeu_pd,
+        _mm512_set1_pd,
+        _mm512_setzero_pd,
+        _mm512_fmadd_pd
+    );
+    kernel!(
+        "avx2,fma",
         f64x4,
         f64,
         4,
@@ -477,6 +586,19 @@ mod group_simd {
         _mm256_fmadd_pd
     );
     kernel!(
+        "avx512f",
+        f32x16,
+        f32,
+        16,
+        __m512,
+        _mm512_loadu_ps,
+        _mm512_storeu_ps,
+        _mm512_set1_ps,
+        _mm512_setzero_ps,
+        _mm512_fmadd_ps
+    );
+    kernel!(
+        "avx2,fma",
         f32x8,
         f32,
         8,
@@ -565,6 +687,79 @@ mod tests {
             (600, 8),
         ] {
             check(&random_symmetric(n, seed));
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn simd_kernels_match_the_portable_loop() {
+        // Every kernel this CPU can run, at lengths that leave every remainder, f64 and f32.
+        macro_rules! compare {
+            ($t:ty, $available:expr, $kernel:path) => {
+                if $available {
+                    for len in 0..70 {
+                        let cols: Vec<Vec<$t>> = (0..GROUP)
+                            .map(|k| {
+                                (0..len)
+                                    .map(|r| ((k * 31 + r * 7) % 13) as $t - 6.0)
+                                    .collect()
+                            })
+                            .collect();
+                        let x: Vec<$t> = (0..len).map(|r| (r % 5) as $t - 2.0).collect();
+                        let xc: [$t; GROUP] = std::array::from_fn(|k| k as $t * 0.5 - 3.0);
+                        let y0: Vec<$t> = (0..len).map(|r| r as $t).collect();
+                        let b: [&[$t]; GROUP] = std::array::from_fn(|k| &cols[k][..]);
+                        let (mut y_simd, mut y_ref) = (y0.clone(), y0);
+                        // SAFETY: the features were detected; all slices hold `len` elements.
+                        let d_simd = unsafe {
+                            $kernel(
+                                b.map(|c| c.as_ptr()),
+                                x.as_ptr(),
+                                y_simd.as_mut_ptr(),
+                                len,
+                                xc,
+                            )
+                        };
+                        let d_ref = group_dot_axpy_portable(b, &x, &mut y_ref, xc);
+                        // Small integers: every sum is exact in either order.
+                        assert_eq!(d_simd, d_ref, "dots, len {len}");
+                        assert_eq!(y_simd, y_ref, "y, len {len}");
+                    }
+                }
+            };
+        }
+        compare!(f64, crate::simd::avx2_fma(), group_simd::f64x4);
+        compare!(f32, crate::simd::avx2_fma(), group_simd::f32x8);
+        compare!(f64, crate::simd::avx512f(), group_simd::f64x8);
+        compare!(f32, crate::simd::avx512f(), group_simd::f32x16);
+    }
+
+    #[test]
+    fn any_team_size_gives_the_same_reduction() {
+        // The products and updates split over 1, 2 or 3 threads (rayon's count in the calling pool).
+        let a = random_symmetric(700, 10);
+        let reduce = |threads: usize| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| tridiagonalize(a.view()).unwrap())
+        };
+        let one = reduce(1);
+        check(&a);
+        for threads in [2, 3] {
+            let t = reduce(threads);
+            // Only the order of the summation differs.
+            let tol = 1e-12 * 700.0;
+            for (x, y) in one.diagonal.iter().zip(&t.diagonal) {
+                assert!((x - y).abs() <= tol, "{threads} threads: {x} {y}");
+            }
+            for (x, y) in one.off_diagonal.iter().zip(&t.off_diagonal) {
+                assert!(
+                    (x.abs() - y.abs()).abs() <= tol,
+                    "{threads} threads: {x} {y}"
+                );
+            }
         }
     }
 
