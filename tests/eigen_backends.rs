@@ -210,12 +210,17 @@ fn single_precision_matches_double() {
     }
 }
 
-/// Large enough for `FaerEigen`'s eigenvalues-only path through the blocked tridiagonalization (n ≥ 1500:
-/// many panels, the two-thread matrix–vector product): a known spectrum with a repeated eigenvalue, a
-/// cluster, zeros and negative values, in f64 and f32.
+/// Large enough for `FaerEigen`'s eigenvalues-only path through the blocked tridiagonalization and the
+/// root-free QL iteration (n ≥ 400; at 1600 many panels and the products split over the threads): a known
+/// spectrum with a repeated eigenvalue, a cluster, zeros and negative values, in f64 and f32.
 #[test]
 fn blocked_tridiagonalization_recovers_a_constructed_spectrum() {
-    let n = 1600;
+    for n in [450, 1600] {
+        blocked_case(n);
+    }
+}
+
+fn blocked_case(n: usize) {
     let lambda: Vec<f64> = (0..n)
         .map(|i| match i % 5 {
             0 => 3.0,

@@ -20,6 +20,7 @@ pub mod lanczos;
 #[cfg(feature = "openblas")]
 mod lapack_driver;
 pub mod operator;
+mod root_free_ql;
 pub mod slq;
 pub mod spectrum;
 pub mod tridiagonal;
