@@ -21,7 +21,7 @@ const PANEL: usize = 32;
 /// Trailing matrices of at most this order are reduced in one panel, without a trailing update.
 const ONE_PANEL_UP_TO: usize = 128;
 /// Trailing orders from which the symmetric product and the trailing update are split over the threads.
-const PARALLEL_FROM: usize = 512;
+const PARALLEL_FROM: usize = 160;
 
 /// The diagonal (n) and off-diagonal (n − 1) of a symmetric tridiagonal matrix.
 #[derive(Debug, Clone, PartialEq)]
