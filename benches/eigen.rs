@@ -1,9 +1,12 @@
 //! Dense symmetric eigensolvers on kernel matrices (the one-layer ReLU CK of the paper's Gaussian mixture with
 //! p = n/2, f64): all eigenvalues and all eigenpairs by faer and by LAPACK's drivers; the 20 largest pairs by
-//! block Lanczos; the spectral density by stochastic Lanczos quadrature.
+//! block Lanczos; the spectral density by stochastic Lanczos quadrature; the two halves of the pure-Rust
+//! eigenvalues path (the blocked tridiagonalization, the root-free QL iteration) beside faer's tridiagonal QR
+//! iteration and, with `--features openblas`, LAPACK's `dsytrd` and `dsterf` on the same matrices.
 //!
 //! Sizes: `DEQK_EIG_SIZES` (default 1000,2000,4000,8000) for the dense solvers and Lanczos,
-//! `DEQK_SLQ_SIZES` (default 20000) for the density; `DEQK_EIG_BACKENDS` (default all of faer, dsyevd,
+//! `DEQK_SLQ_SIZES` (default 20000) for the density, `DEQK_TRD_SIZES` (default 1000,2000,4000) for the
+//! tridiagonal parts (an empty list skips a group); `DEQK_EIG_BACKENDS` (default all of faer, dsyevd,
 //! dsyevd_2stage, dsyevr) limits the dense solvers, since ten samples of each at n = 8000 take most of an hour. With `DEQK_EIG_DATA=DIR` the matrices are also written
 //! to DIR/K<n>.npy for benches/eig_scipy.py. Results: docs/benchmarks.md.
 
@@ -124,5 +127,82 @@ fn density(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, dense, density);
+fn tridiagonal_parts(c: &mut Criterion) {
+    use deq_kernels::eigen::tridiagonal::{tridiagonal_eigenvalues, tridiagonalize};
+    for n in sizes("DEQK_TRD_SIZES", &[1000, 2000, 4000]) {
+        let k = kernel(n);
+        let t = tridiagonalize(k.view()).unwrap();
+        let mut group = c.benchmark_group("tridiagonal");
+        group.sampling_mode(SamplingMode::Flat);
+        group.sample_size(10);
+        group.warm_up_time(Duration::from_millis(1));
+        group.measurement_time(Duration::from_secs(3));
+        group.bench_with_input(BenchmarkId::new("reduction", n), &n, |b, _| {
+            b.iter(|| tridiagonalize(k.view()).unwrap())
+        });
+        group.bench_with_input(BenchmarkId::new("root_free_ql", n), &n, |b, _| {
+            b.iter(|| tridiagonal_eigenvalues(&t).unwrap())
+        });
+        group.bench_with_input(BenchmarkId::new("faer_qr", n), &n, |b, _| {
+            b.iter(|| {
+                let mut sub = t.off_diagonal.clone();
+                sub.push(0.0);
+                let mut w = vec![0.0; n];
+                let mut mem = faer::dyn_stack::MemBuffer::new(
+                    faer::linalg::temp_mat_scratch::<f64>(n, 1).array(2),
+                );
+                faer::linalg::evd::tridiagonal_self_adjoint_evd(
+                    faer::diag::DiagRef::from_slice(&t.diagonal),
+                    faer::diag::DiagRef::from_slice(&sub),
+                    faer::diag::DiagMut::from_slice_mut(&mut w),
+                    None,
+                    faer::Par::Seq,
+                    faer::dyn_stack::MemStack::new(&mut mem),
+                    Default::default(),
+                )
+                .unwrap();
+                w
+            })
+        });
+        #[cfg(feature = "openblas")]
+        {
+            let ni = n as i32;
+            group.bench_with_input(BenchmarkId::new("lapack_dsytrd", n), &n, |b, _| {
+                b.iter(|| {
+                    let mut a = k.as_slice().unwrap().to_vec();
+                    let (mut d, mut e, mut tau) =
+                        (vec![0.0; n], vec![0.0; n - 1], vec![0.0; n - 1]);
+                    let (mut query, mut info) = ([0.0], 0);
+                    // SAFETY: buffers of the sizes dsytrd documents; the first call queries the workspace.
+                    unsafe {
+                        lapack::dsytrd(
+                            b'U', ni, &mut a, ni, &mut d, &mut e, &mut tau, &mut query, -1,
+                            &mut info,
+                        );
+                        let mut work = vec![0.0; query[0] as usize];
+                        let lwork = work.len() as i32;
+                        lapack::dsytrd(
+                            b'U', ni, &mut a, ni, &mut d, &mut e, &mut tau, &mut work, lwork,
+                            &mut info,
+                        );
+                    }
+                    assert_eq!(info, 0);
+                    d
+                })
+            });
+            group.bench_with_input(BenchmarkId::new("lapack_dsterf", n), &n, |b, _| {
+                b.iter(|| {
+                    let (mut d, mut e, mut info) = (t.diagonal.clone(), t.off_diagonal.clone(), 0);
+                    // SAFETY: d has n entries and e n − 1, as dsterf documents.
+                    unsafe { lapack::dsterf(ni, &mut d, &mut e, &mut info) };
+                    assert_eq!(info, 0);
+                    d
+                })
+            });
+        }
+        group.finish();
+    }
+}
+
+criterion_group!(benches, dense, density, tridiagonal_parts);
 criterion_main!(benches);
