@@ -34,7 +34,26 @@ pub struct Tridiagonal<T> {
 /// either triangle gives the same T). Q is not formed. Backward stable: T is the exact reduction of A + E
 /// with ‖E‖₂ = O(n·ε·‖A‖₂) (Golub & Van Loan §8.3.1). Symmetry and finiteness are not checked here (see
 /// [`super::check_symmetric`]); non-finite entries make T non-finite, which [`tridiagonal_eigenvalues`] refuses.
+///
+/// Threads: as many as rayon would use (`RAYON_NUM_THREADS`, default one per core), busy-waiting between the
+/// reduction's steps (docs/spectra.md). Called from inside a rayon worker (a parallel iterator, `join`,
+/// `install`) the reduction stays on that thread: the pool's other workers are then busy with the caller's
+/// own parallel work, and spinning helpers would compete with them for the cores.
 pub fn tridiagonalize<T: EigenScalar>(a: ArrayView2<T>) -> crate::Result<Tridiagonal<T>> {
+    let threads = if rayon::current_thread_index().is_some() {
+        1
+    } else {
+        rayon::current_num_threads()
+    };
+    tridiagonalize_on(a, threads)
+}
+
+/// [`tridiagonalize`] on a team of `threads` threads (the calling one included) for orders above
+/// PARALLEL_FROM.
+fn tridiagonalize_on<T: EigenScalar>(
+    a: ArrayView2<T>,
+    threads: usize,
+) -> crate::Result<Tridiagonal<T>> {
     let n = a.nrows();
     if n != a.ncols() {
         return Err(crate::Error::Shape {
@@ -47,12 +66,7 @@ pub fn tridiagonalize<T: EigenScalar>(a: ArrayView2<T>) -> crate::Result<Tridiag
         diagonal: vec![T::zero(); n],
         off_diagonal: vec![T::zero(); n.saturating_sub(1)],
     };
-    // The products and updates of orders from PARALLEL_FROM go to a team of the threads rayon would use.
-    let threads = if n > PARALLEL_FROM {
-        rayon::current_num_threads()
-    } else {
-        1
-    };
+    let threads = if n > PARALLEL_FROM { threads } else { 1 };
     with_team(threads, |team| {
         // The helpers' parts of y in the symmetric products.
         let mut scratch = vec![T::zero(); n * (team.threads() - 1)];
@@ -717,15 +731,9 @@ mod tests {
 
     #[test]
     fn any_team_size_gives_the_same_reduction() {
-        // The products and updates split over 1, 2 or 3 threads (rayon's count in the calling pool).
+        // The products and updates split over 1, 2 or 3 threads.
         let a = random_symmetric(700, 10);
-        let reduce = |threads: usize| {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap()
-                .install(|| tridiagonalize(a.view()).unwrap())
-        };
+        let reduce = |threads: usize| tridiagonalize_on(a.view(), threads).unwrap();
         let one = reduce(1);
         check(&a);
         for threads in [2, 3] {
@@ -741,6 +749,30 @@ mod tests {
                     "{threads} threads: {x} {y}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn inside_a_rayon_worker_the_reduction_stays_on_its_thread() {
+        // Eight reductions from a parallel iterator on a pool of 2: each must equal the one-thread reduction
+        // (no helpers are spawned; a team per call would put 2 × 2 spinning threads on the pool's 2).
+        let a = random_symmetric(400, 11);
+        let one = tridiagonalize_on(a.view(), 1).unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let all: Vec<Tridiagonal<f64>> = pool.install(|| {
+            use rayon::prelude::*;
+            (0..8)
+                .into_par_iter()
+                .map(|_| tridiagonalize(a.view()).unwrap())
+                .collect()
+        });
+        // The test can tell: two threads round differently.
+        assert_ne!(tridiagonalize_on(a.view(), 2).unwrap(), one);
+        for t in all {
+            assert_eq!(t, one);
         }
     }
 
