@@ -397,3 +397,15 @@ pub(crate) fn select<T: EigenScalar>(
         driver,
     })
 }
+
+/// Deterministic numbers uniform on [−½, ½) (xorshift64) for the unit tests of the eigen modules.
+#[cfg(test)]
+pub(crate) fn uniform_stream(seed: u64) -> impl FnMut() -> f64 {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+    }
+}

@@ -236,13 +236,7 @@ mod tests {
             zeros in 0usize..4,
             constant in proptest::bool::ANY,
         ) {
-            let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-            let mut next = || {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-            };
+            let mut next = super::super::uniform_stream(seed);
             let scale = 10f64.powi(scale_exp);
             let graded = |i: usize| 10f64.powf(-(grade as f64) * i as f64 / n as f64);
             let mut d: Vec<f64> = (0..n).map(|i| scale * graded(i) * next()).collect();

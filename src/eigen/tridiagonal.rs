@@ -650,13 +650,7 @@ mod tests {
     }
 
     fn random_symmetric(n: usize, seed: u64) -> Array2<f64> {
-        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-        };
+        let mut next = super::super::uniform_stream(seed);
         let mut a = Array2::zeros((n, n));
         for i in 0..n {
             for j in 0..=i {
