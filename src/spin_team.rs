@@ -22,6 +22,10 @@ pub(crate) struct SpinTeam {
     pending: AtomicUsize,
     stop: AtomicBool,
     panicked: AtomicBool,
+    /// The thread that made the team: the only one allowed to publish steps.
+    owner: std::thread::ThreadId,
+    /// Set while a step runs, so a step cannot publish another (the cell would be overwritten).
+    in_step: AtomicBool,
     /// The current step, written only by the caller while no helper runs one.
     step: UnsafeCell<Option<Step<'static>>>,
 }
@@ -53,11 +57,17 @@ impl SpinTeam {
     }
 
     /// Runs `step(t)` for every member t (t = 0 on the calling thread) and returns when all have finished.
-    /// A panic in a helper is raised again here.
+    /// A panic in a helper is raised again here. Steps run one at a time: call this only from the body given
+    /// to [`with_team`] on its own thread, never from inside a step.
     pub(crate) fn run(&self, step: &(dyn Fn(usize) + Sync)) {
         if self.threads == 1 {
             return step(0);
         }
+        assert!(
+            std::thread::current().id() == self.owner
+                && !self.in_step.swap(true, Ordering::Relaxed),
+            "a spin team runs steps from its own thread, one at a time"
+        );
         // SAFETY: the reference is erased to 'static only while this call runs: it waits below until every
         // helper has finished with it (pending = 0) and clears it before returning, so no helper can see it
         // after `step` goes out of scope.
@@ -70,6 +80,7 @@ impl SpinTeam {
         wait_until(|| self.pending.load(Ordering::Acquire) == 0);
         // SAFETY: as above, all helpers are done with the step.
         unsafe { *self.step.get() = None };
+        self.in_step.store(false, Ordering::Relaxed);
         if let Err(payload) = own {
             std::panic::resume_unwind(payload);
         }
@@ -106,6 +117,8 @@ pub(crate) fn with_team<R>(threads: usize, body: impl FnOnce(&SpinTeam) -> R) ->
         pending: AtomicUsize::new(0),
         stop: AtomicBool::new(false),
         panicked: AtomicBool::new(false),
+        owner: std::thread::current().id(),
+        in_step: AtomicBool::new(false),
         step: UnsafeCell::new(None),
     };
     if team.threads == 1 {
@@ -162,6 +175,20 @@ mod tests {
             let expected = t * 10 * (999 * 1000 / 2) + 1000 * (t * (t - 1) / 2);
             assert_eq!(sum.into_inner(), expected);
         }
+    }
+
+    #[test]
+    fn a_step_cannot_publish_another() {
+        let result = std::panic::catch_unwind(|| {
+            with_team(2, |team| {
+                team.run(&|t| {
+                    if t == 0 {
+                        team.run(&|_| {})
+                    }
+                })
+            })
+        });
+        assert!(result.is_err());
     }
 
     #[test]
