@@ -35,15 +35,17 @@ pub struct Tridiagonal<T> {
 /// with ‖E‖₂ = O(n·ε·‖A‖₂) (Golub & Van Loan §8.3.1). Symmetry and finiteness are not checked here (see
 /// [`super::check_symmetric`]); non-finite entries make T non-finite, which [`tridiagonal_eigenvalues`] refuses.
 ///
-/// Threads: as many as rayon would use (`RAYON_NUM_THREADS`, default one per core), busy-waiting between the
-/// reduction's steps (docs/spectra.md). Called from inside a rayon worker (a parallel iterator, `join`,
+/// Threads: as many as rayon would use (`RAYON_NUM_THREADS`, default one per core) but no more than the cores
+/// this process may use, busy-waiting between the reduction's steps (docs/spectra.md). Called from inside a rayon worker (a parallel iterator, `join`,
 /// `install`) the reduction stays on that thread: the pool's other workers are then busy with the caller's
 /// own parallel work, and spinning helpers would compete with them for the cores.
 pub fn tridiagonalize<T: EigenScalar>(a: ArrayView2<T>) -> crate::Result<Tridiagonal<T>> {
     let threads = if rayon::current_thread_index().is_some() {
         1
     } else {
-        rayon::current_num_threads()
+        // Never more busy-waiting threads than the cores this process may use.
+        let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+        rayon::current_num_threads().min(cores)
     };
     tridiagonalize_on(a, threads)
 }
