@@ -20,9 +20,8 @@ pub(crate) fn root_free_ql(d: &[f64], e: &[f64]) -> Result<Vec<f64>> {
         "an off-diagonal of n − 1 entries"
     );
     let mut d = d.to_vec();
-    // e2[i] = e[i]², with one spare slot so the sweeps may write e2[m] for m = n − 1.
+    // Squared block by block below, as each block is reached.
     let mut e = e.to_vec();
-    e.push(0.0);
     let eps = f64::EPSILON / 2.0;
     // Negligible off-diagonal entries relative to their neighbours split the matrix into blocks.
     for i in 0..n.saturating_sub(1) {
@@ -59,15 +58,15 @@ pub(crate) fn root_free_ql(d: &[f64], e: &[f64]) -> Result<Vec<f64>> {
             db.reverse();
             eb.reverse();
         }
-        ql_block(db, &mut e[block.start..block.end], eps, &mut sweeps_left)?;
+        ql_block(db, eb, eps, &mut sweeps_left)?;
         d[block].iter_mut().for_each(|x| *x /= scale);
     }
     d.sort_by(f64::total_cmp);
     Ok(d)
 }
 
-/// QL sweeps on one unreduced block: `d` its diagonal, `e2` its squared off-diagonal (`d.len() − 1` entries
-/// plus one spare slot). Eigenvalues replace `d`.
+/// QL sweeps on one unreduced block: `d` its diagonal, `e2` its squared off-diagonal (`d.len() − 1` entries).
+/// Eigenvalues replace `d`.
 fn ql_block(d: &mut [f64], e2: &mut [f64], eps: f64, sweeps_left: &mut usize) -> Result<()> {
     let last = d.len() - 1;
     let eps2 = eps * eps;
