@@ -108,6 +108,18 @@ impl SpinTeam {
     }
 }
 
+/// The team size for a computation started on the calling thread: rayon's thread count (`RAYON_NUM_THREADS`,
+/// default one per core) but never more than the cores this process may use, since a busy-waiting member
+/// without a core of its own stalls every step; and one inside a rayon worker (a parallel iterator, `join`,
+/// `install`), where the pool's other workers are busy with the caller's own parallel work.
+pub(crate) fn team_size() -> usize {
+    if rayon::current_thread_index().is_some() {
+        return 1;
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+    rayon::current_num_threads().min(cores)
+}
+
 /// Runs `body` with a team of `threads` members (the calling thread and `threads − 1` helpers, at least one
 /// member), and stops the helpers when it returns.
 pub(crate) fn with_team<R>(threads: usize, body: impl FnOnce(&SpinTeam) -> R) -> R {

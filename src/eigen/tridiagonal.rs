@@ -14,7 +14,7 @@ use ndarray::ArrayView2;
 
 use super::EigenScalar;
 use crate::buffer::copied_vec;
-use crate::spin_team::{triangle_column_split, with_team, SpinTeam};
+use crate::spin_team::{team_size, triangle_column_split, with_team, SpinTeam};
 
 /// Columns per panel (the inner dimension of the trailing update is twice this).
 const PANEL: usize = 32;
@@ -35,19 +35,10 @@ pub struct Tridiagonal<T> {
 /// with ‖E‖₂ = O(n·ε·‖A‖₂) (Golub & Van Loan §8.3.1). Symmetry and finiteness are not checked here (see
 /// [`super::check_symmetric`]); non-finite entries make T non-finite, which [`tridiagonal_eigenvalues`] refuses.
 ///
-/// Threads: as many as rayon would use (`RAYON_NUM_THREADS`, default one per core) but no more than the cores
-/// this process may use, busy-waiting between the reduction's steps (docs/spectra.md). Called from inside a rayon worker (a parallel iterator, `join`,
-/// `install`) the reduction stays on that thread: the pool's other workers are then busy with the caller's
-/// own parallel work, and spinning helpers would compete with them for the cores.
+/// Threads: rayon's count (`RAYON_NUM_THREADS`) capped at the cores this process may use, busy-waiting between
+/// the reduction's steps; one when called from inside a rayon worker (docs/spectra.md).
 pub fn tridiagonalize<T: EigenScalar>(a: ArrayView2<T>) -> crate::Result<Tridiagonal<T>> {
-    let threads = if rayon::current_thread_index().is_some() {
-        1
-    } else {
-        // Never more busy-waiting threads than the cores this process may use.
-        let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
-        rayon::current_num_threads().min(cores)
-    };
-    tridiagonalize_on(a, threads)
+    tridiagonalize_on(a, team_size())
 }
 
 /// [`tridiagonalize`] on a team of `threads` threads (the calling one included) for orders above
@@ -351,8 +342,8 @@ fn symmetric_lower_product<T: EigenScalar>(
     scratch: &mut [T],
     team: &SpinTeam,
 ) {
-    y.iter_mut().for_each(|t| *t = T::zero());
     if s < PARALLEL_FROM || team.threads() == 1 {
+        y.iter_mut().for_each(|t| *t = T::zero());
         return columns_product(a, n, c0, 0..s, x, y);
     }
     let bounds = triangle_column_split(s, team.threads());
