@@ -210,9 +210,10 @@ fn single_precision_matches_double() {
     }
 }
 
-/// Large enough for `FaerEigen`'s eigenvalues-only path through the blocked tridiagonalization and the
-/// root-free QL iteration (n ≥ 400; at 1600 many panels and the products split over the threads): a known
-/// spectrum with a repeated eigenvalue, a cluster, zeros and negative values, in f64 and f32.
+/// Large enough for `FaerEigen`'s path through the blocked tridiagonalization (from n = 400 for eigenvalues,
+/// then the root-free QL iteration; from n = 500 for pairs, then divide and conquer and the blocked
+/// back-transformation; at 1600 many panels and the products split over the threads), and at n = 450 faer's own
+/// pairs: a known spectrum with a repeated eigenvalue, a cluster, zeros and negative values, in f64 and f32.
 #[test]
 fn blocked_tridiagonalization_recovers_a_constructed_spectrum() {
     for n in [450, 1600] {
@@ -241,6 +242,12 @@ fn blocked_case(n: usize) {
     let norm = max_abs(&want);
     let got = FaerEigen.eigenvalues(a.view()).unwrap();
     check_values(&got, &want, n, norm, "faer blocked f64");
+    let pairs = FaerEigen.solve(a.view(), &EigenRequest::pairs()).unwrap();
+    check_values(&pairs.values, &want, n, norm, "faer blocked f64 pairs");
+    let acc = pairs.accuracy(a.view()).unwrap();
+    let tol = 50.0 * n as f64 * f64::EPSILON;
+    assert!(acc.residual <= tol * norm, "f64 pairs: {acc:?}");
+    assert!(acc.orthogonality <= tol, "f64 pairs: {acc:?}");
     let a32 = a.mapv(|v| v as f32);
     let got32: Vec<f32> = FaerEigen.eigenvalues(a32.view()).unwrap();
     for (g, w) in got32.iter().zip(&want) {
@@ -251,6 +258,11 @@ fn blocked_case(n: usize) {
             "f32: {g} vs {w}"
         );
     }
+    let pairs32 = FaerEigen.solve(a32.view(), &EigenRequest::pairs()).unwrap();
+    let acc = pairs32.accuracy(a32.view()).unwrap();
+    let tol = 50.0 * n as f64 * f32::EPSILON as f64;
+    assert!(acc.residual <= tol * norm, "f32 pairs: {acc:?}");
+    assert!(acc.orthogonality <= tol, "f32 pairs: {acc:?}");
 }
 
 fn kernel_matrix(n: usize, seed: u64) -> Array2<f64> {

@@ -38,15 +38,96 @@ pub struct Tridiagonal<T> {
 /// Threads: rayon's count (`RAYON_NUM_THREADS`) capped at the cores this process may use, busy-waiting between
 /// the reduction's steps; one when called from inside a rayon worker (docs/spectra.md).
 pub fn tridiagonalize<T: EigenScalar>(a: ArrayView2<T>) -> crate::Result<Tridiagonal<T>> {
-    tridiagonalize_on(a, team_size())
+    Ok(reduce(a, team_size())?.tridiagonal)
 }
 
-/// [`tridiagonalize`] on a team of `threads` threads (the calling one included) for orders above
-/// PARALLEL_FROM.
-fn tridiagonalize_on<T: EigenScalar>(
+/// T = QᵀAQ with Q = H₀H₁⋯H_{n−2} kept as its reflectors, for eigenvectors: if Tz = λz then A(Qz) = λ(Qz)
+/// ([`TridiagonalReduction::apply_q`]). Same reduction, threads and checks as [`tridiagonalize`].
+pub fn tridiagonalize_keeping_q<T: EigenScalar>(
+    a: ArrayView2<T>,
+) -> crate::Result<TridiagonalReduction<T>> {
+    reduce(a, team_size())
+}
+
+/// A tridiagonal reduction T = QᵀAQ and its orthogonal factor Q as Householder reflectors.
+pub struct TridiagonalReduction<T> {
+    pub tridiagonal: Tridiagonal<T>,
+    /// Column-major n×n; column j holds v_j in rows j+1.. with v_j[j+1] = 1 (LAPACK's `?sytrd` storage, lower).
+    reflectors: Vec<T>,
+    /// τ_j of H_j = I − τ_j v_j v_jᵀ, j < n − 1.
+    tau: Vec<T>,
+}
+
+impl<T: EigenScalar> TridiagonalReduction<T> {
+    /// Z ← QZ for a column-major n × k matrix Z, by blocks of reflectors in compact WY form: a block
+    /// H_j⋯H_{j+b−1} = I − V·S⁻¹·Vᵀ with S upper triangular, S_ii = 1/τ_i and S_il = v_iᵀv_l above the diagonal
+    /// (Puglisi 1992; Joffrain et al., ACM TOMS 32(2), 2006), applied by faer's blocked kernels (GEMMs) on
+    /// faer's global thread count.
+    pub fn apply_q(&self, z: faer::MatMut<'_, T>) {
+        let n = self.tridiagonal.diagonal.len();
+        assert_eq!(z.nrows(), n, "apply_q: Z must have n rows");
+        if n < 2 {
+            return;
+        }
+        let par = faer::get_global_parallelism();
+        let k = n - 1;
+        let basis = mat(&self.reflectors[1..], k, k, n);
+        let block = faer::linalg::qr::no_pivoting::factor::recommended_block_size::<T>(k, k);
+        let mut factor = faer::Mat::<T>::zeros(block, k);
+        for j0 in (0..k).step_by(block) {
+            let b = block.min(k - j0);
+            let v = basis.submatrix(j0, j0, k - j0, b);
+            let (v_top, v_below) = v.split_at_row(b);
+            let mut s = factor.as_mut().submatrix_mut(0, j0, b, b);
+            use faer::linalg::matmul::triangular::{matmul as triangular_matmul, BlockStructure};
+            triangular_matmul(
+                s.as_mut(),
+                BlockStructure::UnitTriangularUpper,
+                faer::Accum::Replace,
+                v_top.transpose(),
+                BlockStructure::UnitTriangularUpper,
+                v_top,
+                BlockStructure::UnitTriangularLower,
+                T::one(),
+                par,
+            );
+            triangular_matmul(
+                s.as_mut(),
+                BlockStructure::UnitTriangularUpper,
+                faer::Accum::Add,
+                v_below.transpose(),
+                BlockStructure::Rectangular,
+                v_below,
+                BlockStructure::Rectangular,
+                T::one(),
+                par,
+            );
+            for i in 0..b {
+                // τ = 0 (H = I) gives S_ii = ∞, which the triangular solve turns into a zero coefficient.
+                s[(i, i)] = T::one() / self.tau[j0 + i];
+            }
+        }
+        let cols = z.ncols();
+        let scratch = faer::linalg::householder::apply_block_householder_sequence_on_the_left_in_place_scratch::<T>(
+            k, block, cols,
+        );
+        let mut memory = faer::dyn_stack::MemBuffer::new(scratch);
+        faer::linalg::householder::apply_block_householder_sequence_on_the_left_in_place_with_conj(
+            basis,
+            factor.as_ref(),
+            faer::Conj::No,
+            z.subrows_mut(1, k),
+            par,
+            faer::dyn_stack::MemStack::new(&mut memory),
+        );
+    }
+}
+
+/// The reduction on a team of `threads` threads (the calling one included) for orders above PARALLEL_FROM.
+fn reduce<T: EigenScalar>(
     a: ArrayView2<T>,
     threads: usize,
-) -> crate::Result<Tridiagonal<T>> {
+) -> crate::Result<TridiagonalReduction<T>> {
     let n = a.nrows();
     if n != a.ncols() {
         return Err(crate::Error::Shape {
@@ -59,6 +140,7 @@ fn tridiagonalize_on<T: EigenScalar>(
         diagonal: vec![T::zero(); n],
         off_diagonal: vec![T::zero(); n.saturating_sub(1)],
     };
+    let mut tau = vec![T::zero(); n.saturating_sub(1)];
     let threads = if n > PARALLEL_FROM { threads } else { 1 };
     with_team(threads, |team| {
         // The helpers' parts of y in the symmetric products.
@@ -68,41 +150,57 @@ fn tridiagonalize_on<T: EigenScalar>(
             let m = n - k;
             let nb = if m > ONE_PANEL_UP_TO { PANEL } else { m };
             let panel = reduce_panel(&mut buf, n, k, nb, &mut t, &mut scratch, team);
+            tau[k..k + panel.tau.len()].copy_from_slice(&panel.tau);
             if nb < m {
                 update_trailing(&mut buf, n, k + nb, &panel, team);
             }
             k += nb;
         }
     });
-    Ok(t)
+    Ok(TridiagonalReduction {
+        tridiagonal: t,
+        reflectors: buf,
+        tau,
+    })
 }
 
-/// All eigenvalues of a symmetric tridiagonal matrix, ascending, by the root-free QL iteration
-/// ([`super::root_free_ql`], O(n²), in f64 whatever T is).
-pub fn tridiagonal_eigenvalues<T: EigenScalar>(t: &Tridiagonal<T>) -> crate::Result<Vec<T>> {
-    // The iteration is only defined for finite entries (a finite input can overflow near the largest float).
-    if let Some(i) = t
+/// Refuses a tridiagonal matrix with a non-finite entry (a finite input can overflow near the largest float);
+/// the iterations on T are only defined for finite entries.
+pub fn check_finite<T: EigenScalar>(
+    t: &Tridiagonal<T>,
+    backend: &'static str,
+) -> crate::Result<()> {
+    match t
         .diagonal
         .iter()
         .chain(&t.off_diagonal)
         .position(|v| !v.to_f64().is_finite())
     {
-        return Err(crate::Error::Backend {
-            backend: "faer",
+        None => Ok(()),
+        Some(i) => Err(crate::Error::Backend {
+            backend,
             detail: format!(
                 "the tridiagonal reduction overflowed (entry {i}); the matrix's entries are too close to the largest float, scale it down"
             ),
-        });
+        }),
     }
+}
+
+/// All eigenvalues of a symmetric tridiagonal matrix, ascending, by the root-free QL iteration
+/// ([`super::root_free_ql`], O(n²), in f64 whatever T is).
+pub fn tridiagonal_eigenvalues<T: EigenScalar>(t: &Tridiagonal<T>) -> crate::Result<Vec<T>> {
+    check_finite(t, "faer")?;
     let to_f64 = |v: &[T]| v.iter().map(|x| x.to_f64()).collect::<Vec<_>>();
     let w = super::root_free_ql::root_free_ql(&to_f64(&t.diagonal), &to_f64(&t.off_diagonal))?;
     Ok(w.into_iter().map(T::from_f64).collect())
 }
 
-/// A panel's reflectors V and the matching W, column-major m × nb (rows k..n of the matrix).
+/// A panel's reflectors V and the matching W, column-major m × nb (rows k..n of the matrix), and the
+/// reflectors' τ.
 struct Panel<T> {
     v: Vec<T>,
     w: Vec<T>,
+    tau: Vec<T>,
     m: usize,
     nb: usize,
 }
@@ -123,6 +221,7 @@ fn reduce_panel<T: EigenScalar>(
     let mut w = vec![T::zero(); m * nb];
     let mut t_w = vec![T::zero(); nb];
     let mut t_v = vec![T::zero(); nb];
+    let mut taus = Vec::with_capacity(nb);
     for i in 0..nb {
         let j = k + i;
         let r = j - k;
@@ -140,6 +239,7 @@ fn reduce_panel<T: EigenScalar>(
         // The reflector of a[j+1.., j]; v_j is stored from row j+1 with v_j[j+1] = 1.
         let (beta, tau) = householder(&mut a[j * n + j + 1..(j + 1) * n]);
         t.off_diagonal[j] = beta;
+        taus.push(tau);
         v[i * m + r + 1..(i + 1) * m].copy_from_slice(&a[j * n + j + 1..(j + 1) * n]);
         let s = n - j - 1;
         let (v_prev, v_rest) = v.split_at(i * m);
@@ -167,7 +267,13 @@ fn reduce_panel<T: EigenScalar>(
             *x += alpha * vr;
         }
     }
-    Panel { v, w, m, nb }
+    Panel {
+        v,
+        w,
+        tau: taus,
+        m,
+        nb,
+    }
 }
 
 /// The rows × cols column-major matrix starting at `p[0]` with column stride `stride`.
@@ -720,11 +826,11 @@ mod tests {
     fn any_team_size_gives_the_same_reduction() {
         // The products and updates split over 1, 2 or 3 threads.
         let a = random_symmetric(700, 10);
-        let reduce = |threads: usize| tridiagonalize_on(a.view(), threads).unwrap();
-        let one = reduce(1);
+        let reduce_on = |threads: usize| reduce(a.view(), threads).unwrap().tridiagonal;
+        let one = reduce_on(1);
         check(&a);
         for threads in [2, 3] {
-            let t = reduce(threads);
+            let t = reduce_on(threads);
             // Only the order of the summation differs.
             let tol = 1e-12 * 700.0;
             for (x, y) in one.diagonal.iter().zip(&t.diagonal) {
@@ -744,7 +850,7 @@ mod tests {
         // Eight reductions from a parallel iterator on a pool of 2: each must equal the one-thread reduction
         // (no helpers are spawned; a team per call would put 2 × 2 spinning threads on the pool's 2).
         let a = random_symmetric(400, 11);
-        let one = tridiagonalize_on(a.view(), 1).unwrap();
+        let one = reduce(a.view(), 1).unwrap().tridiagonal;
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(2)
             .build()
@@ -757,7 +863,7 @@ mod tests {
                 .collect()
         });
         // The test can tell: two threads round differently.
-        assert_ne!(tridiagonalize_on(a.view(), 2).unwrap(), one);
+        assert_ne!(reduce(a.view(), 2).unwrap().tridiagonal, one);
         for t in all {
             assert_eq!(t, one);
         }
@@ -785,5 +891,65 @@ mod tests {
         }
         check(&a);
         check(&Array2::zeros((150, 150)));
+    }
+
+    /// Q from `apply_q` on the identity: orthogonal, and QTQᵀ = A, both to a multiple of n·ε.
+    fn check_q(a: &Array2<f64>) {
+        let n = a.nrows();
+        let reduction = tridiagonalize_keeping_q(a.view()).unwrap();
+        let mut q = Array2::<f64>::eye(n).reversed_axes();
+        reduction.apply_q(super::super::faer_mut(q.view_mut()));
+        let t = &reduction.tridiagonal;
+        let mut tq = Array2::<f64>::zeros((n, n));
+        for i in 0..n {
+            for j in 0..n {
+                let mut x = t.diagonal[i] * q[[j, i]];
+                if i > 0 {
+                    x += t.off_diagonal[i - 1] * q[[j, i - 1]];
+                }
+                if i + 1 < n {
+                    x += t.off_diagonal[i] * q[[j, i + 1]];
+                }
+                tq[[i, j]] = x;
+            }
+        }
+        let qtq = q.dot(&tq);
+        let norm = a.iter().fold(0f64, |m, x| m.max(x.abs())).max(1e-300);
+        let tol = 20.0 * n as f64 * f64::EPSILON;
+        let orth = (q.t().dot(&q) - Array2::<f64>::eye(n))
+            .iter()
+            .fold(0f64, |m, x| m.max(x.abs()));
+        let back = (&qtq - a).iter().fold(0f64, |m, x| m.max(x.abs())) / norm;
+        assert!(orth <= tol, "n = {n}: ‖QᵀQ − I‖_max = {orth:e}");
+        assert!(back <= tol, "n = {n}: ‖QTQᵀ − A‖_max/‖A‖_max = {back:e}");
+    }
+
+    #[test]
+    fn q_is_orthogonal_and_reproduces_a() {
+        // Block sizes 1 to 48 in the back-transformation, full and partial blocks, several panels.
+        for (n, seed) in [
+            (1, 1),
+            (2, 2),
+            (3, 3),
+            (20, 4),
+            (129, 5),
+            (300, 6),
+            (530, 7),
+        ] {
+            check_q(&random_symmetric(n, seed));
+        }
+        // Reflectors with τ = 0 (columns already reduced) inside blocks.
+        let mut a = Array2::<f64>::zeros((300, 300));
+        for i in 0..300 {
+            a[[i, i]] = (i % 7) as f64;
+            if i + 1 < 300 && i % 3 != 0 {
+                a[[i + 1, i]] = 1.0;
+                a[[i, i + 1]] = 1.0;
+            }
+        }
+        a[[250, 2]] = 0.5;
+        a[[2, 250]] = 0.5;
+        check_q(&a);
+        check_q(&Array2::zeros((150, 150)));
     }
 }
