@@ -1,8 +1,9 @@
 //! Dense symmetric eigensolvers on kernel matrices (the one-layer ReLU CK of the paper's Gaussian mixture with
 //! p = n/2, f64): all eigenvalues and all eigenpairs by faer and by LAPACK's drivers; the 20 largest pairs by
-//! block Lanczos; the spectral density by stochastic Lanczos quadrature; the two halves of the pure-Rust
-//! eigenvalues path (the blocked tridiagonalization, the root-free QL iteration) beside faer's tridiagonal QR
-//! iteration and, with `--features openblas`, LAPACK's `dsytrd` and `dsterf` on the same matrices.
+//! block Lanczos; the spectral density by stochastic Lanczos quadrature; the parts of the pure-Rust path (the
+//! blocked tridiagonalization, the root-free QL iteration, faer's divide and conquer on T, the blocked
+//! back-transformation) beside faer's tridiagonal QR iteration and, with `--features openblas`, LAPACK's
+//! `dsytrd`, `dsterf`, `dstedc` and `dormtr` on the same matrices.
 //!
 //! Sizes: `DEQK_EIG_SIZES` (default 1000,2000,4000,8000) for the dense solvers and Lanczos,
 //! `DEQK_SLQ_SIZES` (default 20000) for the density, `DEQK_TRD_SIZES` (default 1000,2000,4000) for the
@@ -127,11 +128,41 @@ fn density(c: &mut Criterion) {
     }
 }
 
+/// T = ZΛZᵀ by faer's divide and conquer, Z column-major n×n (the eigenpairs step of the faer backend).
+fn faer_divide_and_conquer(diagonal: &[f64], off_diagonal: &[f64]) -> faer::Mat<f64> {
+    let n = diagonal.len();
+    let par = faer::get_global_parallelism();
+    let mut z = faer::Mat::<f64>::zeros(n, n);
+    let mut w = vec![0.0; n];
+    let mut mem =
+        faer::dyn_stack::MemBuffer::new(faer::linalg::evd::self_adjoint_evd_scratch::<f64>(
+            n,
+            faer::linalg::evd::ComputeEigenvectors::Yes,
+            par,
+            Default::default(),
+        ));
+    faer::linalg::evd::tridiagonal_self_adjoint_evd(
+        faer::diag::DiagRef::from_slice(diagonal),
+        faer::diag::DiagRef::from_slice(off_diagonal),
+        faer::diag::DiagMut::from_slice_mut(&mut w),
+        Some(z.as_mut()),
+        par,
+        faer::dyn_stack::MemStack::new(&mut mem),
+        Default::default(),
+    )
+    .unwrap();
+    z
+}
+
 fn tridiagonal_parts(c: &mut Criterion) {
-    use deq_kernels::eigen::tridiagonal::{tridiagonal_eigenvalues, tridiagonalize};
+    use deq_kernels::eigen::tridiagonal::{
+        tridiagonal_eigenvalues, tridiagonalize, tridiagonalize_keeping_q,
+    };
     for n in sizes("DEQK_TRD_SIZES", &[1000, 2000, 4000]) {
         let k = kernel(n);
-        let t = tridiagonalize(k.view()).unwrap();
+        let reduction = tridiagonalize_keeping_q(k.view()).unwrap();
+        let t = reduction.tridiagonal.clone();
+        let z = faer_divide_and_conquer(&t.diagonal, &t.off_diagonal);
         let mut group = c.benchmark_group("tridiagonal");
         group.sampling_mode(SamplingMode::Flat);
         group.sample_size(10);
@@ -162,6 +193,18 @@ fn tridiagonal_parts(c: &mut Criterion) {
                 )
                 .unwrap();
                 w
+            })
+        });
+        group.bench_with_input(
+            BenchmarkId::new("faer_divide_and_conquer", n),
+            &n,
+            |b, _| b.iter(|| faer_divide_and_conquer(&t.diagonal, &t.off_diagonal)),
+        );
+        group.bench_with_input(BenchmarkId::new("back_transformation", n), &n, |b, _| {
+            b.iter(|| {
+                let mut qz = z.clone();
+                reduction.apply_q(qz.as_mut());
+                qz
             })
         });
         #[cfg(feature = "openblas")]
@@ -197,6 +240,75 @@ fn tridiagonal_parts(c: &mut Criterion) {
                     unsafe { lapack::dsterf(ni, &mut d, &mut e, &mut info) };
                     assert_eq!(info, 0);
                     d
+                })
+            });
+            group.bench_with_input(BenchmarkId::new("lapack_dstedc", n), &n, |b, _| {
+                b.iter(|| {
+                    let (mut d, mut e) = (t.diagonal.clone(), t.off_diagonal.clone());
+                    let mut z = vec![0.0; n * n];
+                    let (mut query, mut iquery, mut info) = ([0.0], [0], 0);
+                    // SAFETY: d has n entries, e n − 1, z n×n; the first call queries the workspaces.
+                    unsafe {
+                        lapack::dstedc(
+                            b'I',
+                            ni,
+                            &mut d,
+                            &mut e,
+                            &mut z,
+                            ni,
+                            &mut query,
+                            -1,
+                            &mut iquery,
+                            -1,
+                            &mut info,
+                        );
+                        let mut work = vec![0.0; query[0] as usize];
+                        let mut iwork = vec![0; iquery[0] as usize];
+                        let (lwork, liwork) = (work.len() as i32, iwork.len() as i32);
+                        lapack::dstedc(
+                            b'I', ni, &mut d, &mut e, &mut z, ni, &mut work, lwork, &mut iwork,
+                            liwork, &mut info,
+                        );
+                    }
+                    assert_eq!(info, 0);
+                    z
+                })
+            });
+            // dsytrd's reflectors of the same matrix, once, for dormtr.
+            let mut a = k.as_slice().unwrap().to_vec();
+            let mut tau = vec![0.0; n - 1];
+            {
+                let (mut d, mut e) = (vec![0.0; n], vec![0.0; n - 1]);
+                let mut work = vec![0.0; 64 * n];
+                let (lwork, mut info) = (work.len() as i32, 0);
+                // SAFETY: buffers of the sizes dsytrd documents (lwork ≥ 1).
+                unsafe {
+                    lapack::dsytrd(
+                        b'U', ni, &mut a, ni, &mut d, &mut e, &mut tau, &mut work, lwork, &mut info,
+                    )
+                };
+                assert_eq!(info, 0);
+            }
+            let z_lapack: Vec<f64> = (0..n * n).map(|i| z[(i % n, i / n)]).collect();
+            group.bench_with_input(BenchmarkId::new("lapack_dormtr", n), &n, |b, _| {
+                b.iter(|| {
+                    let mut c = z_lapack.clone();
+                    let (mut query, mut info) = ([0.0], 0);
+                    // SAFETY: a and c are n×n, tau n − 1; the first call queries the workspace.
+                    unsafe {
+                        lapack::dormtr(
+                            b'L', b'U', b'N', ni, ni, &a, ni, &tau, &mut c, ni, &mut query, -1,
+                            &mut info,
+                        );
+                        let mut work = vec![0.0; query[0] as usize];
+                        let lwork = work.len() as i32;
+                        lapack::dormtr(
+                            b'L', b'U', b'N', ni, ni, &a, ni, &tau, &mut c, ni, &mut work, lwork,
+                            &mut info,
+                        );
+                    }
+                    assert_eq!(info, 0);
+                    c
                 })
             });
         }
