@@ -203,7 +203,7 @@ fn tridiagonal_parts(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("back_transformation", n), &n, |b, _| {
             b.iter(|| {
                 let mut qz = z.clone();
-                reduction.apply_q(qz.as_mut());
+                reduction.apply_q(qz.as_mut()).unwrap();
                 qz
             })
         });

@@ -111,6 +111,6 @@ fn blocked_eigenpairs<T: EigenScalar>(a: ArrayView2<T>) -> Result<(Vec<T>, Array
     )
     .map_err(backend_error)?;
     drop(memory);
-    reduction.apply_q(z);
+    reduction.apply_q(z)?;
     Ok((values, vectors))
 }

@@ -62,12 +62,16 @@ impl<T: EigenScalar> TridiagonalReduction<T> {
     /// Z ← QZ for a column-major n × k matrix Z, by blocks of reflectors in compact WY form: a block
     /// H_j⋯H_{j+b−1} = I − V·S⁻¹·Vᵀ with S upper triangular, S_ii = 1/τ_i and S_il = v_iᵀv_l above the diagonal
     /// (Puglisi 1992; Joffrain et al., ACM TOMS 32(2), 2006), applied by faer's blocked kernels (GEMMs) on
-    /// faer's global thread count.
-    pub fn apply_q(&self, z: faer::MatMut<'_, T>) {
+    /// faer's global thread count. Z must have n rows (`Error::Shape` otherwise).
+    pub fn apply_q(&self, z: faer::MatMut<'_, T>) -> crate::Result<()> {
         let n = self.tridiagonal.diagonal.len();
-        assert_eq!(z.nrows(), n, "apply_q: Z must have n rows");
+        if z.nrows() != n {
+            return Err(crate::Error::Shape {
+                what: format!("Q is {n}×{n} but Z has {} rows", z.nrows()),
+            });
+        }
         if n < 2 {
-            return;
+            return Ok(());
         }
         let par = faer::get_global_parallelism();
         let k = n - 1;
@@ -120,6 +124,7 @@ impl<T: EigenScalar> TridiagonalReduction<T> {
             par,
             faer::dyn_stack::MemStack::new(&mut memory),
         );
+        Ok(())
     }
 }
 
@@ -898,7 +903,9 @@ mod tests {
         let n = a.nrows();
         let reduction = tridiagonalize_keeping_q(a.view()).unwrap();
         let mut q = Array2::<f64>::eye(n).reversed_axes();
-        reduction.apply_q(super::super::faer_mut(q.view_mut()));
+        reduction
+            .apply_q(super::super::faer_mut(q.view_mut()))
+            .unwrap();
         let t = &reduction.tridiagonal;
         let mut tq = Array2::<f64>::zeros((n, n));
         for i in 0..n {
@@ -951,5 +958,11 @@ mod tests {
         a[[2, 250]] = 0.5;
         check_q(&a);
         check_q(&Array2::zeros((150, 150)));
+        let reduction = tridiagonalize_keeping_q(random_symmetric(5, 8).view()).unwrap();
+        let mut wrong = Array2::<f64>::zeros((4, 5));
+        assert!(matches!(
+            reduction.apply_q(super::super::faer_mut(wrong.view_mut())),
+            Err(crate::Error::Shape { .. })
+        ));
     }
 }
