@@ -128,30 +128,60 @@ fn density(c: &mut Criterion) {
     }
 }
 
-/// T = ZΛZᵀ by faer's divide and conquer, Z column-major n×n (the eigenpairs step of the faer backend).
-fn faer_divide_and_conquer(diagonal: &[f64], off_diagonal: &[f64]) -> faer::Mat<f64> {
+/// The eigenvalues of T by faer's tridiagonal solver, and with `vectors` its eigenvectors Z (T = ZΛZᵀ,
+/// column-major n×n): QR iteration without vectors, divide and conquer on faer's global threads with them.
+fn faer_tridiagonal(
+    diagonal: &[f64],
+    off_diagonal: &[f64],
+    vectors: bool,
+) -> (Vec<f64>, Option<faer::Mat<f64>>) {
     let n = diagonal.len();
     let par = faer::get_global_parallelism();
-    let mut z = faer::Mat::<f64>::zeros(n, n);
+    let mut z = vectors.then(|| faer::Mat::<f64>::zeros(n, n));
     let mut w = vec![0.0; n];
-    let mut mem =
-        faer::dyn_stack::MemBuffer::new(faer::linalg::evd::self_adjoint_evd_scratch::<f64>(
-            n,
-            faer::linalg::evd::ComputeEigenvectors::Yes,
-            par,
-            Default::default(),
-        ));
+    let compute = if vectors {
+        faer::linalg::evd::ComputeEigenvectors::Yes
+    } else {
+        faer::linalg::evd::ComputeEigenvectors::No
+    };
+    let mut mem = faer::dyn_stack::MemBuffer::new(
+        faer::linalg::evd::self_adjoint_evd_scratch::<f64>(n, compute, par, Default::default()),
+    );
     faer::linalg::evd::tridiagonal_self_adjoint_evd(
         faer::diag::DiagRef::from_slice(diagonal),
         faer::diag::DiagRef::from_slice(off_diagonal),
         faer::diag::DiagMut::from_slice_mut(&mut w),
-        Some(z.as_mut()),
+        z.as_mut().map(|z| z.as_mut()),
         par,
         faer::dyn_stack::MemStack::new(&mut mem),
         Default::default(),
     )
     .unwrap();
-    z
+    (w, z)
+}
+
+/// LAPACK's `dsytrd` on a copy of the symmetric K (upper triangle, column-major): the reflectors in the
+/// returned matrix, the diagonal and τ.
+#[cfg(feature = "openblas")]
+fn lapack_dsytrd(k: &Array2<f64>) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let n = k.nrows();
+    let ni = n as i32;
+    let mut a = k.as_slice().unwrap().to_vec();
+    let (mut d, mut e, mut tau) = (vec![0.0; n], vec![0.0; n - 1], vec![0.0; n - 1]);
+    let (mut query, mut info) = ([0.0], 0);
+    // SAFETY: buffers of the sizes dsytrd documents; the first call queries the workspace.
+    unsafe {
+        lapack::dsytrd(
+            b'U', ni, &mut a, ni, &mut d, &mut e, &mut tau, &mut query, -1, &mut info,
+        );
+        let mut work = vec![0.0; query[0] as usize];
+        let lwork = work.len() as i32;
+        lapack::dsytrd(
+            b'U', ni, &mut a, ni, &mut d, &mut e, &mut tau, &mut work, lwork, &mut info,
+        );
+    }
+    assert_eq!(info, 0);
+    (a, d, tau)
 }
 
 fn tridiagonal_parts(c: &mut Criterion) {
@@ -162,7 +192,9 @@ fn tridiagonal_parts(c: &mut Criterion) {
         let k = kernel(n);
         let reduction = tridiagonalize_keeping_q(k.view()).unwrap();
         let t = reduction.tridiagonal.clone();
-        let z = faer_divide_and_conquer(&t.diagonal, &t.off_diagonal);
+        let z = faer_tridiagonal(&t.diagonal, &t.off_diagonal, true)
+            .1
+            .expect("vectors requested");
         let mut group = c.benchmark_group("tridiagonal");
         group.sampling_mode(SamplingMode::Flat);
         group.sample_size(10);
@@ -175,30 +207,12 @@ fn tridiagonal_parts(c: &mut Criterion) {
             b.iter(|| tridiagonal_eigenvalues(&t).unwrap())
         });
         group.bench_with_input(BenchmarkId::new("faer_qr", n), &n, |b, _| {
-            b.iter(|| {
-                let mut sub = t.off_diagonal.clone();
-                sub.push(0.0);
-                let mut w = vec![0.0; n];
-                let mut mem = faer::dyn_stack::MemBuffer::new(
-                    faer::linalg::temp_mat_scratch::<f64>(n, 1).array(2),
-                );
-                faer::linalg::evd::tridiagonal_self_adjoint_evd(
-                    faer::diag::DiagRef::from_slice(&t.diagonal),
-                    faer::diag::DiagRef::from_slice(&sub),
-                    faer::diag::DiagMut::from_slice_mut(&mut w),
-                    None,
-                    faer::Par::Seq,
-                    faer::dyn_stack::MemStack::new(&mut mem),
-                    Default::default(),
-                )
-                .unwrap();
-                w
-            })
+            b.iter(|| faer_tridiagonal(&t.diagonal, &t.off_diagonal, false))
         });
         group.bench_with_input(
             BenchmarkId::new("faer_divide_and_conquer", n),
             &n,
-            |b, _| b.iter(|| faer_divide_and_conquer(&t.diagonal, &t.off_diagonal)),
+            |b, _| b.iter(|| faer_tridiagonal(&t.diagonal, &t.off_diagonal, true)),
         );
         group.bench_with_input(BenchmarkId::new("back_transformation", n), &n, |b, _| {
             b.iter(|| {
@@ -211,27 +225,7 @@ fn tridiagonal_parts(c: &mut Criterion) {
         {
             let ni = n as i32;
             group.bench_with_input(BenchmarkId::new("lapack_dsytrd", n), &n, |b, _| {
-                b.iter(|| {
-                    let mut a = k.as_slice().unwrap().to_vec();
-                    let (mut d, mut e, mut tau) =
-                        (vec![0.0; n], vec![0.0; n - 1], vec![0.0; n - 1]);
-                    let (mut query, mut info) = ([0.0], 0);
-                    // SAFETY: buffers of the sizes dsytrd documents; the first call queries the workspace.
-                    unsafe {
-                        lapack::dsytrd(
-                            b'U', ni, &mut a, ni, &mut d, &mut e, &mut tau, &mut query, -1,
-                            &mut info,
-                        );
-                        let mut work = vec![0.0; query[0] as usize];
-                        let lwork = work.len() as i32;
-                        lapack::dsytrd(
-                            b'U', ni, &mut a, ni, &mut d, &mut e, &mut tau, &mut work, lwork,
-                            &mut info,
-                        );
-                    }
-                    assert_eq!(info, 0);
-                    d
-                })
+                b.iter(|| lapack_dsytrd(&k))
             });
             group.bench_with_input(BenchmarkId::new("lapack_dsterf", n), &n, |b, _| {
                 b.iter(|| {
@@ -275,20 +269,7 @@ fn tridiagonal_parts(c: &mut Criterion) {
                 })
             });
             // dsytrd's reflectors of the same matrix, once, for dormtr.
-            let mut a = k.as_slice().unwrap().to_vec();
-            let mut tau = vec![0.0; n - 1];
-            {
-                let (mut d, mut e) = (vec![0.0; n], vec![0.0; n - 1]);
-                let mut work = vec![0.0; 64 * n];
-                let (lwork, mut info) = (work.len() as i32, 0);
-                // SAFETY: buffers of the sizes dsytrd documents (lwork ≥ 1).
-                unsafe {
-                    lapack::dsytrd(
-                        b'U', ni, &mut a, ni, &mut d, &mut e, &mut tau, &mut work, lwork, &mut info,
-                    )
-                };
-                assert_eq!(info, 0);
-            }
+            let (a, _, tau) = lapack_dsytrd(&k);
             let z_lapack: Vec<f64> = (0..n * n).map(|i| z[(i % n, i / n)]).collect();
             group.bench_with_input(BenchmarkId::new("lapack_dormtr", n), &n, |b, _| {
                 b.iter(|| {
