@@ -457,7 +457,13 @@ fn symmetric_lower_product<T: EigenScalar>(
         y.iter_mut().for_each(|t| *t = T::zero());
         return columns_product(a, n, c0, 0..s, x, y);
     }
-    let bounds = triangle_column_split(s, team.threads());
+    // Inner bounds on multiples of GROUP: only the last member's range ends in columns that do not fill a
+    // group, and those are the matrix's last (shortest) columns.
+    let mut bounds = triangle_column_split(s, team.threads());
+    let last = bounds.len() - 1;
+    for b in &mut bounds[1..last] {
+        *b = ((*b + GROUP / 2) / GROUP * GROUP).min(s);
+    }
     // Member t sums columns bounds[t]..bounds[t + 1] into rows bounds[t]..s of its own y.
     let outputs: Vec<std::sync::Mutex<&mut [T]>> = std::iter::once(&mut y[..])
         .chain(scratch.chunks_exact_mut(n))
