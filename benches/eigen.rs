@@ -185,6 +185,7 @@ fn lapack_dsytrd(k: &Array2<f64>) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
 }
 
 fn tridiagonal_parts(c: &mut Criterion) {
+    use deq_kernels::eigen::divide_and_conquer::tridiagonal_eigenpairs;
     use deq_kernels::eigen::tridiagonal::{
         tridiagonal_eigenvalues, tridiagonalize, tridiagonalize_keeping_q,
     };
@@ -214,6 +215,14 @@ fn tridiagonal_parts(c: &mut Criterion) {
             &n,
             |b, _| b.iter(|| faer_tridiagonal(&t.diagonal, &t.off_diagonal, true)),
         );
+        group.bench_with_input(BenchmarkId::new("divide_and_conquer", n), &n, |b, _| {
+            b.iter(|| {
+                let mut values = vec![0.0; n];
+                let mut z = faer::Mat::<f64>::zeros(n, n);
+                tridiagonal_eigenpairs(&t, &mut values, z.as_mut()).unwrap();
+                (values, z)
+            })
+        });
         group.bench_with_input(BenchmarkId::new("back_transformation", n), &n, |b, _| {
             b.iter(|| {
                 let mut qz = z.clone();

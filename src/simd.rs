@@ -24,3 +24,35 @@ pub(crate) fn avx512f() -> bool {
         false
     }
 }
+
+/// Defines a function that runs `$portable` (an `#[inline(always)]` function of the same signature) compiled
+/// for AVX-512F, or else AVX2 + FMA, when the CPU has them, so that its plain loops are vectorized as wide as
+/// the CPU allows.
+macro_rules! widest_vectors {
+    ($(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty = $portable:ident) => {
+        $(#[$doc])*
+        fn $name($($arg: $ty),*) -> $ret {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f")]
+                unsafe fn avx512($($arg: $ty),*) -> $ret {
+                    $portable($($arg),*)
+                }
+                #[target_feature(enable = "avx2,fma")]
+                unsafe fn avx2($($arg: $ty),*) -> $ret {
+                    $portable($($arg),*)
+                }
+                if $crate::simd::avx512f() {
+                    // SAFETY: the CPU has AVX-512F.
+                    return unsafe { avx512($($arg),*) };
+                }
+                if $crate::simd::avx2_fma() {
+                    // SAFETY: the CPU has AVX2 and FMA.
+                    return unsafe { avx2($($arg),*) };
+                }
+            }
+            $portable($($arg),*)
+        }
+    };
+}
+pub(crate) use widest_vectors;

@@ -1,13 +1,12 @@
 //! The pure-Rust dense symmetric eigensolver. For large matrices, the blocked tridiagonalization of
-//! [`super::tridiagonal`], then for eigenvalues only the root-free QL iteration, for eigenpairs faer's divide and
-//! conquer on T and the back-transformation by blocks of reflectors. For small ones faer's own self-adjoint
+//! [`super::tridiagonal`], then for eigenvalues only the root-free QL iteration, for eigenpairs the divide and
+//! conquer of [`super::divide_and_conquer`] on T and the back-transformation by blocks of reflectors. For small ones faer's own self-adjoint
 //! eigensolver (its tridiagonalization updates the trailing matrix column by column).
 
 use ndarray::{Array2, ArrayView2, ShapeBuilder};
 
-use super::tridiagonal::{
-    check_finite, tridiagonal_eigenvalues, tridiagonalize, tridiagonalize_keeping_q,
-};
+use super::divide_and_conquer::tridiagonal_eigenpairs;
+use super::tridiagonal::{tridiagonal_eigenvalues, tridiagonalize, tridiagonalize_keeping_q};
 use super::{
     check_symmetric, faer_mut, faer_ref, select, EigenDecomposition, EigenRequest, EigenScalar,
     SymmetricEigensolver, SYMMETRY_TOLERANCE,
@@ -25,10 +24,10 @@ pub struct FaerEigen;
 /// is up to 1.5× faster: at n = 100, 0.34 against 0.51 ms).
 const BLOCKED_FROM: usize = 400;
 
-/// From this order on, all eigenpairs go through the blocked tridiagonalization, faer's divide and conquer on T
-/// and the blocked back-transformation: as fast as faer's own solver at n = 500, 1.2× faster from n = 600
-/// (1.15–1.3× at n = 1000 and 2000; below, faer's is up to 1.4× faster: 13 against 17 ms at n = 400).
-const PAIRS_BLOCKED_FROM: usize = 500;
+/// From this order on, all eigenpairs go through the blocked tridiagonalization, the crate's divide and conquer
+/// on T and the blocked back-transformation: 1.3–1.4× faster than faer's own solver at n = 400 (10–11 against
+/// 14 ms), 1.7× at n = 450; at n = 350 and below faer's is as fast or faster.
+const PAIRS_BLOCKED_FROM: usize = 400;
 
 fn backend_error(e: impl std::fmt::Debug) -> Error {
     Error::Backend {
@@ -78,39 +77,17 @@ impl<T: EigenScalar> SymmetricEigensolver<T> for FaerEigen {
 }
 
 /// All eigenpairs, ascending, eigenvectors as the columns of a column-major n×n matrix: A = QTQᵀ by the
-/// blocked reduction, T = ZΛZᵀ by faer's divide and conquer (Cuppen; Gu & Eisenstat 1995), then the
+/// blocked reduction, T = ZΛZᵀ by divide and conquer (Cuppen; Gu & Eisenstat 1995), then the
 /// eigenvectors QZ. Each step is backward stable, so the pairs satisfy ‖AV − VΛ‖ = O(n·ε·‖A‖) and
 /// ‖VᵀV − I‖ = O(n·ε) (Golub & Van Loan §8.3, §8.4).
 fn blocked_eigenpairs<T: EigenScalar>(a: ArrayView2<T>) -> Result<(Vec<T>, Array2<T>)> {
     let n = a.nrows();
     let reduction = tridiagonalize_keeping_q(a)?;
-    let t = &reduction.tridiagonal;
-    check_finite(t, "faer")?;
     let mut values = vec![T::zero(); n];
     let mut vectors =
         Array2::from_shape_vec((n, n).f(), zeroed_vec::<T>(n * n)).expect("length matches shape");
     let mut z = faer_mut(vectors.view_mut());
-    let par = faer::get_global_parallelism();
-    // faer's workspace for a whole dense solve bounds the one for its tridiagonal part (the unused dense part
-    // is never touched, so it costs address space, not memory).
-    let scratch = faer::linalg::evd::self_adjoint_evd_scratch::<T>(
-        n,
-        faer::linalg::evd::ComputeEigenvectors::Yes,
-        par,
-        Default::default(),
-    );
-    let mut memory = faer::dyn_stack::MemBuffer::new(scratch);
-    faer::linalg::evd::tridiagonal_self_adjoint_evd(
-        faer::ColRef::from_slice(&t.diagonal).as_diagonal(),
-        faer::ColRef::from_slice(&t.off_diagonal).as_diagonal(),
-        faer::ColMut::from_slice_mut(&mut values).as_diagonal_mut(),
-        Some(z.as_mut()),
-        par,
-        faer::dyn_stack::MemStack::new(&mut memory),
-        Default::default(),
-    )
-    .map_err(backend_error)?;
-    drop(memory);
+    tridiagonal_eigenpairs(&reduction.tridiagonal, &mut values, z.as_mut())?;
     reduction.apply_q(z)?;
     Ok((values, vectors))
 }

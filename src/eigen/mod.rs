@@ -8,7 +8,8 @@
 //! - [`lanczos`]: the matrix-free solver itself, for any [`SymmetricOperator`].
 //! - [`slq`]: stochastic Lanczos quadrature — the spectral density and trace functions (log-det, …) of an
 //!   operator from block products with random probes.
-//! - [`tridiagonal`]: blocked Householder reduction to tridiagonal form, behind [`FaerEigen`]'s eigenvalues.
+//! - [`tridiagonal`]: blocked Householder reduction to tridiagonal form, behind [`FaerEigen`]'s eigenvalues and
+//!   eigenpairs; [`divide_and_conquer`]: all eigenpairs of the tridiagonal matrix, behind its eigenpairs.
 //! - [`spectrum`]: histograms and smoothed densities, the Wasserstein-1 distance between spectra, operator-norm
 //!   and Frobenius distances between matrices; [`crate::plot::spectra`] draws overlaid spectra as PNG or SVG.
 //!
@@ -16,6 +17,7 @@
 //! max_i ‖Av_i − λ_iv_i‖₂ and [`EigenDecomposition::orthogonality`] is max|VᵀV − I|.
 
 mod dense;
+pub mod divide_and_conquer;
 pub mod lanczos;
 #[cfg(feature = "openblas")]
 mod lapack_driver;
