@@ -185,7 +185,7 @@ fn lapack_dsytrd(k: &Array2<f64>) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
 }
 
 fn tridiagonal_parts(c: &mut Criterion) {
-    use deq_kernels::eigen::divide_and_conquer::tridiagonal_eigenpairs;
+    use deq_kernels::eigen::divide_and_conquer;
     use deq_kernels::eigen::tridiagonal::{
         tridiagonal_eigenvalues, tridiagonalize, tridiagonalize_keeping_q,
     };
@@ -207,6 +207,11 @@ fn tridiagonal_parts(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("root_free_ql", n), &n, |b, _| {
             b.iter(|| tridiagonal_eigenvalues(&t).unwrap())
         });
+        group.bench_with_input(
+            BenchmarkId::new("divide_and_conquer_values", n),
+            &n,
+            |b, _| b.iter(|| divide_and_conquer::eigenvalues(&t).unwrap()),
+        );
         group.bench_with_input(BenchmarkId::new("faer_qr", n), &n, |b, _| {
             b.iter(|| faer_tridiagonal(&t.diagonal, &t.off_diagonal, false))
         });
@@ -219,7 +224,7 @@ fn tridiagonal_parts(c: &mut Criterion) {
             b.iter(|| {
                 let mut values = vec![0.0; n];
                 let mut z = faer::Mat::<f64>::zeros(n, n);
-                tridiagonal_eigenpairs(&t, &mut values, z.as_mut()).unwrap();
+                divide_and_conquer::eigenpairs(&t, &mut values, z.as_mut()).unwrap();
                 (values, z)
             })
         });

@@ -1,12 +1,12 @@
 //! The pure-Rust dense symmetric eigensolver. For large matrices, the blocked tridiagonalization of
-//! [`super::tridiagonal`], then for eigenvalues only the root-free QL iteration, for eigenpairs the divide and
-//! conquer of [`super::divide_and_conquer`] on T and the back-transformation by blocks of reflectors. For small ones faer's own self-adjoint
+//! [`super::tridiagonal`], then the divide and conquer of [`super::divide_and_conquer`] on T — for eigenpairs
+//! followed by the back-transformation by blocks of reflectors. For small ones faer's own self-adjoint
 //! eigensolver (its tridiagonalization updates the trailing matrix column by column).
 
 use ndarray::{Array2, ArrayView2, ShapeBuilder};
 
-use super::divide_and_conquer::tridiagonal_eigenpairs;
-use super::tridiagonal::{tridiagonal_eigenvalues, tridiagonalize, tridiagonalize_keeping_q};
+use super::divide_and_conquer;
+use super::tridiagonal::{tridiagonalize, tridiagonalize_keeping_q};
 use super::{
     check_symmetric, faer_mut, faer_ref, select, EigenDecomposition, EigenRequest, EigenScalar,
     SymmetricEigensolver, SYMMETRY_TOLERANCE,
@@ -19,9 +19,9 @@ use crate::{Error, Result};
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FaerEigen;
 
-/// From this order on, eigenvalues only go through the blocked tridiagonalization and the root-free QL
-/// iteration: measured equal to faer's own solver at n = 300, 1.5× faster at n = 450 and 1000 (below, faer's
-/// is up to 1.5× faster: at n = 100, 0.34 against 0.51 ms).
+/// From this order on, eigenvalues only go through the blocked tridiagonalization and the eigenvalues-only divide
+/// and conquer (with the root-free QL iteration in its place: equal to faer's own solver at n = 300, 1.5× faster
+/// at n = 450 and 1000; below, faer's is up to 1.5× faster: at n = 100, 0.34 against 0.51 ms).
 const BLOCKED_FROM: usize = 400;
 
 /// From this order on, all eigenpairs go through the blocked tridiagonalization, the crate's divide and conquer
@@ -49,7 +49,7 @@ impl<T: EigenScalar> SymmetricEigensolver<T> for FaerEigen {
         let m = faer_ref(a);
         if !request.vectors {
             let w = if n >= BLOCKED_FROM {
-                tridiagonal_eigenvalues(&tridiagonalize(a)?)?
+                divide_and_conquer::eigenvalues(&tridiagonalize(a)?)?
             } else {
                 let mut w = m
                     .self_adjoint_eigenvalues(faer::Side::Lower)
@@ -87,7 +87,7 @@ fn blocked_eigenpairs<T: EigenScalar>(a: ArrayView2<T>) -> Result<(Vec<T>, Array
     let mut vectors =
         Array2::from_shape_vec((n, n).f(), zeroed_vec::<T>(n * n)).expect("length matches shape");
     let mut z = faer_mut(vectors.view_mut());
-    tridiagonal_eigenpairs(&reduction.tridiagonal, &mut values, z.as_mut())?;
+    divide_and_conquer::eigenpairs(&reduction.tridiagonal, &mut values, z.as_mut())?;
     reduction.apply_q(z)?;
     Ok((values, vectors))
 }

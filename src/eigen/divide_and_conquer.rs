@@ -18,6 +18,10 @@
 //! 4. forms Q̂U by two GEMMs that skip the zero blocks of Q̂ (columns from Q₁ only, from Q₂ only, or mixed by a
 //!    deflating rotation).
 //!
+//! For eigenvalues only ([`eigenvalues`]) a merge needs no more of Q₁ and Q₂ than their last and first rows
+//! (for z), and gives its parent the first and last rows of Q̂U, each entry an O(k) sum over the roots' vectors:
+//! O(n²) work in all, vectorized and parallel over the roots.
+//!
 //! The tridiagonal problem is solved in f64 whatever T is; eigenvectors are accumulated in T.
 
 use faer::{Mat, MatMut, MatRef};
@@ -28,8 +32,10 @@ use super::EigenScalar;
 use crate::simd::widest_vectors;
 use crate::{Error, Result};
 
-/// Subproblems of at most this order are solved by faer's implicit QR iteration.
+/// Subproblems of at most this order are solved by faer's implicit QR iteration (with all their eigenvectors,
+/// of which the eigenvalues-only recursion keeps two rows: hence its smaller leaves).
 const LEAF: usize = 48;
+const VALUES_LEAF: usize = 16;
 /// From this order the two halves are solved side by side, and from [`PARALLEL_ROOTS_FROM`] roots the
 /// secular equation's roots and eigenvectors are found on all threads.
 const PARALLEL_HALVES_FROM: usize = 192;
@@ -41,68 +47,159 @@ const LANES: usize = 8;
 
 /// The eigenvalues (ascending) of T, written to `values`, and its eigenvectors, written as the columns of
 /// `vectors` (n × n). T must be finite (refused with the same error as the other tridiagonal solvers).
-pub fn tridiagonal_eigenpairs<T: EigenScalar>(
+pub fn eigenpairs<T: EigenScalar>(
     t: &Tridiagonal<T>,
     values: &mut [T],
     mut vectors: MatMut<'_, T>,
 ) -> Result<()> {
-    check_finite(t, "faer")?;
     let n = t.diagonal.len();
     assert!(values.len() == n && vectors.nrows() == n && vectors.ncols() == n);
-    let scale = t
-        .diagonal
-        .iter()
-        .chain(&t.off_diagonal)
-        .fold(0f64, |m, x| m.max(x.to_f64().abs()));
-    if scale == 0.0 {
+    let Some(Scaled { d, e, scale }) = scaled(t)? else {
         values.iter_mut().for_each(|v| *v = T::zero());
         vectors.fill(T::zero());
         (0..n).for_each(|i| vectors[(i, i)] = T::one());
         return Ok(());
-    }
-    // Scaled to max |T_ij| = 1, as `?stedc` does, so that no intermediate quantity over- or underflows.
-    let d: Vec<f64> = t.diagonal.iter().map(|x| x.to_f64() / scale).collect();
-    let e: Vec<f64> = t.off_diagonal.iter().map(|x| x.to_f64() / scale).collect();
-    let lambda = solve(&d, &e, vectors)?;
+    };
+    let lambda = solve_pairs(&d, &e, vectors)?;
     for (v, l) in values.iter_mut().zip(lambda) {
         *v = T::from_f64(l * scale);
     }
     Ok(())
 }
 
-/// Eigenvalues (returned, ascending) and eigenvectors (written to `out`) of the tridiagonal (d, e).
-fn solve<T: EigenScalar>(d: &[f64], e: &[f64], out: MatMut<'_, T>) -> Result<Vec<f64>> {
-    let n = d.len();
-    if n <= LEAF {
-        return leaf(d, e, out);
+/// The eigenvalues of T, ascending. T must be finite.
+pub fn eigenvalues<T: EigenScalar>(t: &Tridiagonal<T>) -> Result<Vec<T>> {
+    let Some(Scaled { d, e, scale }) = scaled(t)? else {
+        return Ok(vec![T::zero(); t.diagonal.len()]);
+    };
+    let lambda = solve_values(&d, &e)?.values;
+    Ok(lambda.into_iter().map(|l| T::from_f64(l * scale)).collect())
+}
+
+/// T in f64 scaled to max |T_ij| = 1, as `?stedc` does, so that no intermediate quantity over- or underflows.
+struct Scaled {
+    d: Vec<f64>,
+    e: Vec<f64>,
+    scale: f64,
+}
+
+/// T scaled, or `None` for the zero matrix.
+fn scaled<T: EigenScalar>(t: &Tridiagonal<T>) -> Result<Option<Scaled>> {
+    check_finite(t, "faer")?;
+    let scale = t
+        .diagonal
+        .iter()
+        .chain(&t.off_diagonal)
+        .fold(0f64, |m, x| m.max(x.to_f64().abs()));
+    if scale == 0.0 {
+        return Ok(None);
     }
-    let m = n / 2;
-    let beta = e[m - 1];
-    let rho = beta.abs();
+    Ok(Some(Scaled {
+        d: t.diagonal.iter().map(|x| x.to_f64() / scale).collect(),
+        e: t.off_diagonal.iter().map(|x| x.to_f64() / scale).collect(),
+        scale,
+    }))
+}
+
+/// The split of (d, e) in the middle: the halves' diagonals (T₁'s last and T₂'s first entry lowered by ρ), their
+/// off-diagonals, ρ = |e_m| and the sign of e_m.
+struct Split<'a> {
+    d1: Vec<f64>,
+    e1: &'a [f64],
+    d2: Vec<f64>,
+    e2: &'a [f64],
+    rho: f64,
+    sign: f64,
+}
+
+fn split<'a>(d: &[f64], e: &'a [f64]) -> Split<'a> {
+    let m = d.len() / 2;
+    let rho = e[m - 1].abs();
     let mut d1 = d[..m].to_vec();
     d1[m - 1] -= rho;
     let mut d2 = d[m..].to_vec();
     d2[0] -= rho;
-    let (mut q1, mut q2) = (Mat::<T>::zeros(m, m), Mat::<T>::zeros(n - m, n - m));
-    let mut first = || solve(&d1, &e[..m - 1], q1.as_mut());
-    let mut second = || solve(&d2, &e[m..], q2.as_mut());
-    let (l1, l2) = if n >= PARALLEL_HALVES_FROM {
+    Split {
+        d1,
+        e1: &e[..m - 1],
+        d2,
+        e2: &e[m..],
+        rho,
+        sign: e[m - 1].signum(),
+    }
+}
+
+/// Runs the two halves side by side when the problem is large enough.
+fn both<A: Send, B: Send>(
+    n: usize,
+    first: impl FnOnce() -> A + Send,
+    second: impl FnOnce() -> B + Send,
+) -> (A, B) {
+    if n >= PARALLEL_HALVES_FROM {
         rayon::join(first, second)
     } else {
         (first(), second())
-    };
+    }
+}
+
+/// Eigenvalues (returned, ascending) and eigenvectors (written to `out`) of the tridiagonal (d, e).
+fn solve_pairs<T: EigenScalar>(d: &[f64], e: &[f64], mut out: MatMut<'_, T>) -> Result<Vec<f64>> {
+    let n = d.len();
+    if n <= LEAF {
+        let (w, u) = leaf(d, e)?;
+        for c in 0..n {
+            for r in 0..n {
+                out[(r, c)] = T::from_f64(u[(r, c)]);
+            }
+        }
+        return Ok(w);
+    }
+    let sp = split(d, e);
+    let (n1, n2) = (sp.d1.len(), sp.d2.len());
+    let (mut q1, mut q2) = (Mat::<T>::zeros(n1, n1), Mat::<T>::zeros(n2, n2));
+    let (l1, l2) = both(
+        n,
+        || solve_pairs(&sp.d1, sp.e1, q1.as_mut()),
+        || solve_pairs(&sp.d2, sp.e2, q2.as_mut()),
+    );
     let (l1, l2) = (l1?, l2?);
-    merge(
+    merge_pairs(
         Half { values: &l1, q: q1 },
         Half { values: &l2, q: q2 },
-        rho,
-        beta.signum(),
+        sp.rho,
+        sp.sign,
         out,
     )
 }
 
-/// A small problem by faer's QR iteration, its pairs sorted ascending.
-fn leaf<T: EigenScalar>(d: &[f64], e: &[f64], mut out: MatMut<'_, T>) -> Result<Vec<f64>> {
+/// Eigenvalues of the tridiagonal (d, e) with their eigenvectors' first and last entries.
+struct Spectrum {
+    values: Vec<f64>,
+    first: Vec<f64>,
+    last: Vec<f64>,
+}
+
+fn solve_values(d: &[f64], e: &[f64]) -> Result<Spectrum> {
+    let n = d.len();
+    if n <= VALUES_LEAF {
+        let (values, u) = leaf(d, e)?;
+        return Ok(Spectrum {
+            values,
+            first: (0..n).map(|c| u[(0, c)]).collect(),
+            last: (0..n).map(|c| u[(n - 1, c)]).collect(),
+        });
+    }
+    let sp = split(d, e);
+    let (s1, s2) = both(
+        n,
+        || solve_values(&sp.d1, sp.e1),
+        || solve_values(&sp.d2, sp.e2),
+    );
+    Ok(merge_values(s1?, s2?, sp.rho, sp.sign))
+}
+
+/// A small problem by faer's QR iteration: its eigenvalues, ascending, and eigenvectors in the same order.
+fn leaf(d: &[f64], e: &[f64]) -> Result<(Vec<f64>, Mat<f64>)> {
     use faer::linalg::evd;
     let n = d.len();
     let mut w = vec![0f64; n];
@@ -130,12 +227,8 @@ fn leaf<T: EigenScalar>(d: &[f64], e: &[f64], mut out: MatMut<'_, T>) -> Result<
     })?;
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&a, &b| w[a].total_cmp(&w[b]));
-    for (c, &j) in order.iter().enumerate() {
-        for r in 0..n {
-            out[(r, c)] = T::from_f64(u[(r, j)]);
-        }
-    }
-    Ok(order.iter().map(|&j| w[j]).collect())
+    let sorted = Mat::<f64>::from_fn(n, n, |r, c| u[(r, order[c])]);
+    Ok((order.iter().map(|&j| w[j]).collect(), sorted))
 }
 
 /// One solved half of a merge: its eigenvalues (ascending) and eigenvectors.
@@ -187,53 +280,91 @@ impl<T: EigenScalar> Basis<T> {
         self.write(q1, q2, &mut v);
         (v, upper, lower)
     }
+
+    /// The columns (c·a + s·b, c·b − s·a) of a rotation in the plane of a and b.
+    fn rotate(
+        a: Self,
+        b: Self,
+        c: f64,
+        s: f64,
+        q1: MatRef<'_, T>,
+        q2: MatRef<'_, T>,
+    ) -> (Self, Self) {
+        let (mut va, up_a, lo_a) = a.owned(q1, q2);
+        let (mut vb, up_b, lo_b) = b.owned(q1, q2);
+        let (c, s) = (T::from_f64(c), T::from_f64(s));
+        for (x, y) in va.iter_mut().zip(vb.iter_mut()) {
+            let (a, b) = (*x, *y);
+            *x = c * a + s * b;
+            *y = c * b - s * a;
+        }
+        let (upper, lower) = (up_a || up_b, lo_a || lo_b);
+        (
+            Basis::Owned {
+                v: va,
+                upper,
+                lower,
+            },
+            Basis::Owned {
+                v: vb,
+                upper,
+                lower,
+            },
+        )
+    }
 }
 
-/// A pole of the secular equation: d_j, z_j and the column of Q̂ it belongs to.
-struct Pole<T> {
+/// A pole of the secular equation: d_j, z_j and what the merge carries along for it (its column of Q̂, or its
+/// entries in Q̂'s first and last rows).
+struct Pole<P> {
     d: f64,
     z: f64,
-    basis: Basis<T>,
+    payload: P,
 }
 
-/// Eigenpairs of diag(Q₁, Q₂)·(D + ρzzᵀ)·diag(Q₁, Q₂)ᵀ (see the module documentation); `sign` is that of the
-/// off-diagonal entry the split removed.
-fn merge<T: EigenScalar>(
-    h1: Half<'_, T>,
-    h2: Half<'_, T>,
+/// The poles of D + ρzzᵀ from the two halves' eigenvalues and the rows of their eigenvectors next to the split
+/// (Q₁'s last, Q₂'s first), with z normalized (it has norm √2) and ρ scaled to match; returns them sorted by d,
+/// and ρ.
+fn poles<P>(
+    (values1, z1, payload1): (&[f64], &[f64], impl Fn(usize) -> P),
+    (values2, z2, payload2): (&[f64], &[f64], impl Fn(usize) -> P),
     rho: f64,
     sign: f64,
-    mut out: MatMut<'_, T>,
-) -> Result<Vec<f64>> {
-    let (n1, n2) = (h1.values.len(), h2.values.len());
-    let n = n1 + n2;
-    let (q1, q2) = (h1.q.as_ref(), h2.q.as_ref());
-    // z = Q̂ᵀu has norm √2 (a row of each orthogonal half); normalized, with ρ scaled to match.
+) -> (Vec<Pole<P>>, f64) {
     let s = std::f64::consts::FRAC_1_SQRT_2;
-    let rho = 2.0 * rho;
-    let mut poles: Vec<Pole<T>> = (0..n1)
+    let mut poles: Vec<Pole<P>> = (0..values1.len())
         .map(|j| Pole {
-            d: h1.values[j],
-            z: q1[(n1 - 1, j)].to_f64() * s,
-            basis: Basis::Upper(j),
+            d: values1[j],
+            z: z1[j] * s,
+            payload: payload1(j),
         })
-        .chain((0..n2).map(|j| Pole {
-            d: h2.values[j],
-            z: sign * q2[(0, j)].to_f64() * s,
-            basis: Basis::Lower(j),
+        .chain((0..values2.len()).map(|j| Pole {
+            d: values2[j],
+            z: sign * z2[j] * s,
+            payload: payload2(j),
         }))
         .collect();
     poles.sort_by(|a, b| a.d.total_cmp(&b.d));
+    (poles, 2.0 * rho)
+}
+
+/// Deflation (module documentation, step 1) of poles sorted by d: the kept poles, with strictly increasing d and
+/// non-negligible z, and the deflated pairs (eigenvalue, payload). `rotate(a, b, c, s)` gives the payloads of
+/// c·a + s·b and c·b − s·a.
+fn deflate<P>(
+    poles: Vec<Pole<P>>,
+    rho: f64,
+    mut rotate: impl FnMut(P, P, f64, f64) -> (P, P),
+) -> (Vec<Pole<P>>, Vec<(f64, P)>) {
     let d_max = poles.iter().fold(0f64, |m, p| m.max(p.d.abs()));
     let z_max = poles.iter().fold(0f64, |m, p| m.max(p.z.abs()));
     let tol = 8.0 * f64::EPSILON * d_max.max(z_max);
-
-    let mut kept: Vec<Pole<T>> = Vec::with_capacity(n);
-    let mut deflated: Vec<(f64, Basis<T>)> = Vec::new();
-    let mut prev: Option<Pole<T>> = None;
+    let mut kept: Vec<Pole<P>> = Vec::with_capacity(poles.len());
+    let mut deflated: Vec<(f64, P)> = Vec::new();
+    let mut prev: Option<Pole<P>> = None;
     for pole in poles {
         if rho * pole.z.abs() <= tol {
-            deflated.push((pole.d, pole.basis));
+            deflated.push((pole.d, pole.payload));
             continue;
         }
         let Some(p) = prev.take() else {
@@ -243,32 +374,14 @@ fn merge<T: EigenScalar>(
         // A rotation in the plane of the two columns that zeroes p's z; if the off-diagonal entry it leaves in D
         // is negligible, p deflates.
         let tau = p.z.hypot(pole.z);
-        let (c, sn) = (pole.z / tau, -p.z / tau);
-        if ((pole.d - p.d) * c * sn).abs() <= tol {
-            let (mut vp, up_p, lo_p) = p.basis.owned(q1, q2);
-            let (mut vj, up_j, lo_j) = pole.basis.owned(q1, q2);
-            for (x, y) in vp.iter_mut().zip(vj.iter_mut()) {
-                let (a, b) = (*x, *y);
-                *x = T::from_f64(c) * a + T::from_f64(sn) * b;
-                *y = T::from_f64(c) * b - T::from_f64(sn) * a;
-            }
-            let (upper, lower) = (up_p || up_j, lo_p || lo_j);
-            deflated.push((
-                p.d * c * c + pole.d * sn * sn,
-                Basis::Owned {
-                    v: vp,
-                    upper,
-                    lower,
-                },
-            ));
+        let (c, s) = (pole.z / tau, -p.z / tau);
+        if ((pole.d - p.d) * c * s).abs() <= tol {
+            let (deflating, staying) = rotate(p.payload, pole.payload, c, s);
+            deflated.push((p.d * c * c + pole.d * s * s, deflating));
             prev = Some(Pole {
-                d: p.d * sn * sn + pole.d * c * c,
+                d: p.d * s * s + pole.d * c * c,
                 z: tau,
-                basis: Basis::Owned {
-                    v: vj,
-                    upper,
-                    lower,
-                },
+                payload: staying,
             });
         } else {
             kept.push(p);
@@ -276,13 +389,58 @@ fn merge<T: EigenScalar>(
         }
     }
     kept.extend(prev);
+    deflated.sort_by(|a, b| a.0.total_cmp(&b.0));
+    (kept, deflated)
+}
 
+/// The roots λ_i (ascending) merged with the deflated values (ascending): all n eigenvalues in order, and for
+/// each root i and deflated pair j (numbered k + j) its place among them.
+fn interleave(lambda: &[f64], deflated: &[f64]) -> (Vec<f64>, Vec<usize>) {
+    let (k, n) = (lambda.len(), lambda.len() + deflated.len());
+    let mut values = Vec::with_capacity(n);
+    let mut destination = vec![0; n];
+    let (mut i, mut j) = (0, 0);
+    for place in 0..n {
+        if j == deflated.len() || (i < k && lambda[i] <= deflated[j]) {
+            values.push(lambda[i]);
+            destination[i] = place;
+            i += 1;
+        } else {
+            values.push(deflated[j]);
+            destination[k + j] = place;
+            j += 1;
+        }
+    }
+    (values, destination)
+}
+
+/// Eigenpairs of diag(Q₁, Q₂)·(D + ρzzᵀ)·diag(Q₁, Q₂)ᵀ (see the module documentation); `sign` is that of the
+/// off-diagonal entry the split removed.
+fn merge_pairs<T: EigenScalar>(
+    h1: Half<'_, T>,
+    h2: Half<'_, T>,
+    rho: f64,
+    sign: f64,
+    mut out: MatMut<'_, T>,
+) -> Result<Vec<f64>> {
+    let (n1, n2) = (h1.values.len(), h2.values.len());
+    let n = n1 + n2;
+    let (q1, q2) = (h1.q.as_ref(), h2.q.as_ref());
+    let last_row: Vec<f64> = (0..n1).map(|j| q1[(n1 - 1, j)].to_f64()).collect();
+    let first_row: Vec<f64> = (0..n2).map(|j| q2[(0, j)].to_f64()).collect();
+    let (poles, rho) = poles(
+        (h1.values, &last_row, Basis::Upper),
+        (h2.values, &first_row, Basis::Lower),
+        rho,
+        sign,
+    );
+    let (kept, deflated) = deflate(poles, rho, |a, b, c, s| Basis::rotate(a, b, c, s, q1, q2));
     let k = kept.len();
     let d: Vec<f64> = kept.iter().map(|p| p.d).collect();
     let z: Vec<f64> = kept.iter().map(|p| p.z).collect();
     let roots = secular_roots(&d, &z, rho);
     // Columns of Q̂ for the kept poles, grouped: Q₁ only, both, Q₂ only; U's rows in the same order.
-    let group = |p: &Pole<T>| match p.basis.blocks() {
+    let group = |p: &Pole<Basis<T>>| match p.payload.blocks() {
         (true, false) => 0,
         (true, true) => 1,
         _ => 2,
@@ -297,15 +455,15 @@ fn merge<T: EigenScalar>(
     }
     let mut c = Mat::<T>::zeros(n, k);
     for (col, &j) in order.iter().enumerate() {
-        kept[j].basis.write(q1, q2, column_mut(c.as_mut(), col));
+        kept[j].payload.write(q1, q2, column_mut(c.as_mut(), col));
     }
     // The deflated pairs' vectors go to out's last columns, the roots' to its first k; then the columns are
     // put in ascending order of their eigenvalues. Q₁ and Q₂ are freed first.
-    deflated.sort_by(|a, b| a.0.total_cmp(&b.0));
     for (j, (_, basis)) in deflated.iter().enumerate() {
         basis.write(q1, q2, column_mut(out.as_mut(), k + j));
     }
-    drop((kept, h1, h2));
+    let deflated_values: Vec<f64> = deflated.iter().map(|p| p.0).collect();
+    drop((kept, deflated, h1, h2));
     let u = secular_vectors::<T>(&d, &z, rho, &roots, &position);
     let u = MatRef::from_column_major_slice(&u, k, k);
     let par = faer::get_global_parallelism();
@@ -328,25 +486,79 @@ fn merge<T: EigenScalar>(
         par,
     );
     drop(c);
-
-    // The roots (ascending already) merged with the deflated values; destination[c] is where column c goes.
     let lambda: Vec<f64> = roots.iter().map(|r| r.origin + r.mu).collect();
-    let mut values = Vec::with_capacity(n);
-    let mut destination = vec![0; n];
-    let (mut i, mut j) = (0, 0);
-    for col in 0..n {
-        if j == deflated.len() || (i < k && lambda[i] <= deflated[j].0) {
-            values.push(lambda[i]);
-            destination[i] = col;
-            i += 1;
-        } else {
-            values.push(deflated[j].0);
-            destination[k + j] = col;
-            j += 1;
-        }
-    }
+    let (values, destination) = interleave(&lambda, &deflated_values);
     permute_columns(out, &destination);
     Ok(values)
+}
+
+/// A pole's entries in the first and last rows of Q̂, for [`merge_values`].
+#[derive(Clone, Copy)]
+struct Rows {
+    first: f64,
+    last: f64,
+}
+
+/// The eigenvalues of the merged problem and its eigenvectors' first and last entries: for root i,
+/// Σ_j Q̂_{0j}·u_ji and Σ_j Q̂_{n−1,j}·u_ji with u_i from the corrected ẑ (module documentation, step 3).
+fn merge_values(s1: Spectrum, s2: Spectrum, rho: f64, sign: f64) -> Spectrum {
+    let (poles, rho) = poles(
+        (&s1.values, &s1.last, |j| Rows {
+            first: s1.first[j],
+            last: 0.0,
+        }),
+        (&s2.values, &s2.first, |j| Rows {
+            first: 0.0,
+            last: s2.last[j],
+        }),
+        rho,
+        sign,
+    );
+    let (kept, deflated) = deflate(poles, rho, |a, b, c, s| {
+        (
+            Rows {
+                first: c * a.first + s * b.first,
+                last: c * a.last + s * b.last,
+            },
+            Rows {
+                first: c * b.first - s * a.first,
+                last: c * b.last - s * a.last,
+            },
+        )
+    });
+    let d: Vec<f64> = kept.iter().map(|p| p.d).collect();
+    let z: Vec<f64> = kept.iter().map(|p| p.z).collect();
+    let first: Vec<f64> = kept.iter().map(|p| p.payload.first).collect();
+    let last: Vec<f64> = kept.iter().map(|p| p.payload.last).collect();
+    let roots = secular_roots(&d, &z, rho);
+    let z_hat = corrected_z(&d, &z, rho, &roots);
+    let rows = |root: &Root| {
+        let (norm2, f, l) = weighted_cauchy_sums(&z_hat, &d, root.origin, root.mu, &first, &last);
+        let inv = 1.0 / norm2.sqrt();
+        (f * inv, l * inv)
+    };
+    let entries: Vec<(f64, f64)> = if d.len() >= PARALLEL_ROOTS_FROM {
+        roots.par_iter().with_min_len(8).map(rows).collect()
+    } else {
+        roots.iter().map(rows).collect()
+    };
+    let lambda: Vec<f64> = roots.iter().map(|r| r.origin + r.mu).collect();
+    let deflated_values: Vec<f64> = deflated.iter().map(|p| p.0).collect();
+    let (values, destination) = interleave(&lambda, &deflated_values);
+    let n = values.len();
+    let (mut first, mut last) = (vec![0.0; n], vec![0.0; n]);
+    let all = entries
+        .into_iter()
+        .chain(deflated.iter().map(|(_, r)| (r.first, r.last)));
+    for ((f, l), &place) in all.zip(&destination) {
+        first[place] = f;
+        last[place] = l;
+    }
+    Spectrum {
+        values,
+        first,
+        last,
+    }
 }
 
 /// Column j of a column-major matrix as a slice.
@@ -513,7 +725,7 @@ fn secular_root(d: &[f64], zz: &[f64], rho: f64, i: usize) -> Root {
 }
 
 /// The eigenvectors of D + ρẑẑᵀ as the columns of a k × k matrix, row j at `position[j]`, with ẑ from Löwner's
-/// formula (module documentation, step 3).
+/// formula ([`corrected_z`]).
 fn secular_vectors<T: EigenScalar>(
     d: &[f64],
     z: &[f64],
@@ -522,25 +734,7 @@ fn secular_vectors<T: EigenScalar>(
     position: &[usize],
 ) -> Vec<T> {
     let k = d.len();
-    let origin: Vec<f64> = roots.iter().map(|r| r.origin).collect();
-    let mu: Vec<f64> = roots.iter().map(|r| r.mu).collect();
-    let z_hat_of = |j: usize| {
-        let dj = d[j];
-        // (λ_{k−1} − d_j)/ρ · Π_{l<j} (λ_l − d_j)/(d_l − d_j) · Π_{l>j} (λ_{l−1} − d_j)/(d_l − d_j).
-        let below = ratio_product(&origin[..j], &mu[..j], &d[..j], dj);
-        let above = ratio_product(&origin[j..k - 1], &mu[j..k - 1], &d[j + 1..], dj);
-        let p = below * above * ((origin[k - 1] - dj) + mu[k - 1]) / rho;
-        p.abs().sqrt().copysign(z[j])
-    };
-    let z_hat: Vec<f64> = if k >= PARALLEL_ROOTS_FROM {
-        (0..k)
-            .into_par_iter()
-            .with_min_len(8)
-            .map(z_hat_of)
-            .collect()
-    } else {
-        (0..k).map(z_hat_of).collect()
-    };
+    let z_hat = corrected_z(d, z, rho, roots);
     let mut u = vec![T::zero(); k * k];
     let column = |(i, col): (usize, &mut [T])| {
         let Root { origin, mu } = roots[i];
@@ -556,6 +750,30 @@ fn secular_vectors<T: EigenScalar>(
         u.chunks_mut(k.max(1)).enumerate().for_each(column);
     }
     u
+}
+
+/// Löwner's ẑ (module documentation, step 3): the z for which the computed roots are exact.
+fn corrected_z(d: &[f64], z: &[f64], rho: f64, roots: &[Root]) -> Vec<f64> {
+    let k = d.len();
+    let origin: Vec<f64> = roots.iter().map(|r| r.origin).collect();
+    let mu: Vec<f64> = roots.iter().map(|r| r.mu).collect();
+    let z_hat_of = |j: usize| {
+        let dj = d[j];
+        // (λ_{k−1} − d_j)/ρ · Π_{l<j} (λ_l − d_j)/(d_l − d_j) · Π_{l>j} (λ_{l−1} − d_j)/(d_l − d_j).
+        let below = ratio_product(&origin[..j], &mu[..j], &d[..j], dj);
+        let above = ratio_product(&origin[j..k - 1], &mu[j..k - 1], &d[j + 1..], dj);
+        let p = below * above * ((origin[k - 1] - dj) + mu[k - 1]) / rho;
+        p.abs().sqrt().copysign(z[j])
+    };
+    if k >= PARALLEL_ROOTS_FROM {
+        (0..k)
+            .into_par_iter()
+            .with_min_len(8)
+            .map(z_hat_of)
+            .collect()
+    } else {
+        (0..k).map(z_hat_of).collect()
+    }
 }
 
 widest_vectors! {
@@ -606,6 +824,43 @@ fn cauchy_column_portable(z_hat: &[f64], d: &[f64], origin: f64, mu: f64, v: &mu
     s.iter().sum::<f64>() + tail
 }
 
+widest_vectors! {
+    /// With v_j = ẑ_j/((d_j − origin) − μ): (Σ_j v_j², Σ_j a_j·v_j, Σ_j b_j·v_j).
+    fn weighted_cauchy_sums(z_hat: &[f64], d: &[f64], origin: f64, mu: f64, a: &[f64], b: &[f64]) -> (f64, f64, f64) = weighted_cauchy_sums_portable
+}
+
+#[inline(always)]
+fn weighted_cauchy_sums_portable(
+    z_hat: &[f64],
+    d: &[f64],
+    origin: f64,
+    mu: f64,
+    a: &[f64],
+    b: &[f64],
+) -> (f64, f64, f64) {
+    let len = d.len();
+    assert!(z_hat.len() == len && a.len() == len && b.len() == len);
+    let (mut s, mut sa, mut sb) = ([0f64; LANES], [0f64; LANES], [0f64; LANES]);
+    let tail = len / LANES * LANES;
+    for c in (0..tail).step_by(LANES) {
+        for l in 0..LANES {
+            let v = z_hat[c + l] / ((d[c + l] - origin) - mu);
+            s[l] += v * v;
+            sa[l] += a[c + l] * v;
+            sb[l] += b[c + l] * v;
+        }
+    }
+    let total = |x: [f64; LANES]| x.iter().sum::<f64>();
+    let (mut s, mut sa, mut sb) = (total(s), total(sa), total(sb));
+    for j in tail..len {
+        let v = z_hat[j] / ((d[j] - origin) - mu);
+        s += v * v;
+        sa += a[j] * v;
+        sb += b[j] * v;
+    }
+    (s, sa, sb)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -619,7 +874,7 @@ mod tests {
         };
         let mut values = vec![0.0; n];
         let mut z = Mat::<f64>::zeros(n, n);
-        tridiagonal_eigenpairs(&t, &mut values, z.as_mut()).unwrap();
+        eigenpairs(&t, &mut values, z.as_mut()).unwrap();
         let norm = d
             .iter()
             .chain(e)
@@ -649,12 +904,16 @@ mod tests {
                 orthogonality = orthogonality.max((gram[(i, j)] - want).abs());
             }
         }
+        // The eigenvalues with and without vectors, against the root-free QL iteration's.
         let w = super::super::root_free_ql::root_free_ql(d, e).unwrap();
+        let alone = eigenvalues(&t).unwrap();
         let value_error = values
             .iter()
-            .zip(&w)
+            .chain(&alone)
+            .zip(w.iter().chain(&w))
             .fold(0f64, |m, (a, b)| m.max((a - b).abs()));
         assert!(values.windows(2).all(|p| p[0] <= p[1]), "not ascending");
+        assert!(alone.windows(2).all(|p| p[0] <= p[1]), "not ascending");
         (residual / norm, orthogonality, value_error / norm, norm)
     }
 
@@ -688,7 +947,7 @@ mod tests {
         };
         let mut values = vec![0.0; n];
         let mut z = Mat::<f64>::zeros(n, n);
-        tridiagonal_eigenpairs(&t, &mut values, z.as_mut()).unwrap();
+        eigenpairs(&t, &mut values, z.as_mut()).unwrap();
         let h = std::f64::consts::PI / (n + 1) as f64;
         let scale = (2.0 / (n + 1) as f64).sqrt();
         for k in 0..n {
