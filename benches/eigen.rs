@@ -1,9 +1,9 @@
 //! Dense symmetric eigensolvers on kernel matrices (the one-layer ReLU CK of the paper's Gaussian mixture with
 //! p = n/2, f64): all eigenvalues and all eigenpairs by faer and by LAPACK's drivers; the 20 largest pairs by
 //! block Lanczos; the spectral density by stochastic Lanczos quadrature; the parts of the pure-Rust path (the
-//! blocked tridiagonalization, the root-free QL iteration, faer's divide and conquer on T, the blocked
-//! back-transformation) beside faer's tridiagonal QR iteration and, with `--features openblas`, LAPACK's
-//! `dsytrd`, `dsterf`, `dstedc` and `dormtr` on the same matrices.
+//! blocked tridiagonalization, the divide and conquer on T with and without vectors, the root-free QL iteration,
+//! the blocked back-transformation) beside faer's tridiagonal QR iteration and divide and conquer and, with
+//! `--features openblas`, LAPACK's `dsytrd`, `dsterf`, `dstedc` and `dormtr` on the same matrices.
 //!
 //! Sizes: `DEQK_EIG_SIZES` (default 1000,2000,4000,8000) for the dense solvers and Lanczos,
 //! `DEQK_SLQ_SIZES` (default 20000) for the density, `DEQK_TRD_SIZES` (default 1000,2000,4000) for the

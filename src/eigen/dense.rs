@@ -19,15 +19,12 @@ use crate::{Error, Result};
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FaerEigen;
 
-/// From this order on, eigenvalues only go through the blocked tridiagonalization and the eigenvalues-only divide
-/// and conquer (with the root-free QL iteration in its place: equal to faer's own solver at n = 300, 1.5× faster
-/// at n = 450 and 1000; below, faer's is up to 1.5× faster: at n = 100, 0.34 against 0.51 ms).
+/// From this order on, eigenvalues and eigenpairs go through the blocked tridiagonalization and the crate's
+/// divide and conquer on T (eigenpairs then through the blocked back-transformation). Values: equal to faer's own
+/// solver at n = 300 and 400, 1.5× faster at n = 450 and 1000 (below, faer's is up to 1.5× faster: at n = 100,
+/// 0.34 against 0.51 ms). Pairs: 1.3–1.4× faster at n = 400 (10–11 against 14 ms), 1.7× at n = 450; at n = 350
+/// and below faer's is as fast or faster.
 const BLOCKED_FROM: usize = 400;
-
-/// From this order on, all eigenpairs go through the blocked tridiagonalization, the crate's divide and conquer
-/// on T and the blocked back-transformation: 1.3–1.4× faster than faer's own solver at n = 400 (10–11 against
-/// 14 ms), 1.7× at n = 450; at n = 350 and below faer's is as fast or faster.
-const PAIRS_BLOCKED_FROM: usize = 400;
 
 fn backend_error(e: impl std::fmt::Debug) -> Error {
     Error::Backend {
@@ -59,7 +56,7 @@ impl<T: EigenScalar> SymmetricEigensolver<T> for FaerEigen {
             };
             return select(w, None, &request.subset, "faer");
         }
-        let (values, vectors) = if n >= PAIRS_BLOCKED_FROM {
+        let (values, vectors) = if n >= BLOCKED_FROM {
             blocked_eigenpairs(a)?
         } else {
             let evd = m

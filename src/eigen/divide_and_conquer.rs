@@ -1,5 +1,5 @@
-//! All eigenpairs of a symmetric tridiagonal matrix by divide and conquer (Cuppen 1981; Demmel, *Applied
-//! Numerical Linear Algebra*, SIAM 1997, §5.3.3; the scheme of LAPACK's `?stedc`/`?laed0`–`?laed4`).
+//! Eigenvalues and eigenpairs of a symmetric tridiagonal matrix by divide and conquer (Cuppen 1981; Demmel,
+//! *Applied Numerical Linear Algebra*, SIAM 1997, §5.3.3; the scheme of LAPACK's `?stedc`/`?laed0`–`?laed4`).
 //!
 //! T is split in the middle as T = diag(T₁, T₂) + ρ·uuᵀ with ρ = |e_m| and u = e_m + sign(e_m)·e_{m+1} (T₁'s last
 //! and T₂'s first diagonal entries lowered by ρ). With T_i = Q_iΛ_iQ_iᵀ solved recursively (the two halves side
@@ -10,8 +10,8 @@
 //! 2. finds the k remaining eigenvalues as the roots of the secular equation
 //!    f(λ) = 1/ρ + Σ_j z_j²/(d_j − λ) = 0, one in each gap (d_j, d_{j+1}) and the last in (d_k, d_k + ρ‖z‖²],
 //!    each held as λ = d_o + μ relative to its nearer pole o so that every d_j − λ is computed accurately, by a
-//!    bracketed iteration on a two-pole rational model of f (Li 1993; Ren-Cang Li's "middle way"), all roots in
-//!    parallel;
+//!    bracketed iteration on a two-pole rational model of f (the "middle way" of R.-C. Li, *Solving secular
+//!    equations stably and efficiently*, LAPACK Working Note 89, 1993), all roots in parallel;
 //! 3. recomputes z from the roots by Löwner's formula, ẑ_j² = Π_l(λ_l − d_j) / (ρ·Π_{l≠j}(d_l − d_j)), so that
 //!    the computed roots are the exact eigenvalues of D + ρẑẑᵀ and the eigenvectors u_i = (ẑ_j/(d_j − λ_i))_j
 //!    come out orthogonal to working precision (Gu & Eisenstat, SIAM J. Matrix Anal. Appl. 16(1), 1995);
@@ -45,15 +45,30 @@ const ROOT_ITERATIONS: usize = 200;
 /// Independent accumulators in the inner sums (one AVX-512 register of f64).
 const LANES: usize = 8;
 
-/// The eigenvalues (ascending) of T, written to `values`, and its eigenvectors, written as the columns of
-/// `vectors` (n × n). T must be finite (refused with the same error as the other tridiagonal solvers).
+/// The eigenvalues (ascending) of T, written to `values` (n), and its eigenvectors, written as the columns of
+/// `vectors` (n × n, column-major: unit row stride). Wrong sizes or layout give `Error::Shape`; T must be finite
+/// (refused with the same error as the other tridiagonal solvers).
 pub fn eigenpairs<T: EigenScalar>(
     t: &Tridiagonal<T>,
     values: &mut [T],
     mut vectors: MatMut<'_, T>,
 ) -> Result<()> {
     let n = t.diagonal.len();
-    assert!(values.len() == n && vectors.nrows() == n && vectors.ncols() == n);
+    if values.len() != n
+        || vectors.nrows() != n
+        || vectors.ncols() != n
+        || vectors.row_stride() != 1
+    {
+        return Err(Error::Shape {
+            what: format!(
+                "T has order {n}: values need {n} entries (got {}) and vectors {n}×{n} column-major (got {}×{}, row stride {})",
+                values.len(),
+                vectors.nrows(),
+                vectors.ncols(),
+                vectors.row_stride()
+            ),
+        });
+    }
     let Some(Scaled { d, e, scale }) = scaled(t)? else {
         values.iter_mut().for_each(|v| *v = T::zero());
         vectors.fill(T::zero());
@@ -990,6 +1005,22 @@ mod tests {
     }
 
     #[test]
+    fn wrong_sizes_are_refused() {
+        let t = Tridiagonal {
+            diagonal: vec![1.0; 3],
+            off_diagonal: vec![0.5; 2],
+        };
+        let mut z = Mat::<f64>::zeros(3, 3);
+        let err = eigenpairs(&t, &mut [0.0; 2], z.as_mut()).unwrap_err();
+        assert!(matches!(err, Error::Shape { .. }), "{err}");
+        let mut wide = Mat::<f64>::zeros(3, 4);
+        let err = eigenpairs(&t, &mut [0.0; 3], wide.as_mut()).unwrap_err();
+        assert!(matches!(err, Error::Shape { .. }), "{err}");
+        let err = eigenpairs(&t, &mut [0.0; 3], z.as_mut().transpose_mut()).unwrap_err();
+        assert!(matches!(err, Error::Shape { .. }), "{err}");
+    }
+
+    #[test]
     fn diagonal_zero_and_tiny_problems() {
         check(&[3.0], &[]);
         check(&[1.0, 1.0], &[0.0]);
@@ -1014,20 +1045,9 @@ mod tests {
             zeros in 0usize..6,
             kind in 0usize..3,
         ) {
-            let mut next = super::super::uniform_stream(seed);
-            let scale = 10f64.powi(scale_exp);
-            let graded = |i: usize| 10f64.powf(-(grade as f64) * i as f64 / n as f64);
-            let mut d: Vec<f64> = (0..n).map(|i| scale * graded(i) * next()).collect();
-            let mut e: Vec<f64> = (0..n.saturating_sub(1)).map(|i| scale * graded(i) * next()).collect();
-            match kind {
-                1 => d.iter_mut().for_each(|x| *x = scale),
-                2 => d.iter_mut().for_each(|x| *x = scale * (*x / scale * 4.0).round()),
-                _ => {}
-            }
-            for k in 0..zeros.min(e.len()) {
-                let i = (k * 7 + seed as usize) % e.len();
-                e[i] = 0.0;
-            }
+            use super::super::{random_tridiagonal, TestDiagonal};
+            let diagonal = [TestDiagonal::Random, TestDiagonal::Constant, TestDiagonal::FewValues][kind];
+            let (d, e) = random_tridiagonal(n, seed, grade, scale_exp, zeros, diagonal);
             check(&d, &e);
         }
     }

@@ -411,3 +411,46 @@ pub(crate) fn uniform_stream(seed: u64) -> impl FnMut() -> f64 {
         (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
     }
 }
+
+/// The diagonal of a [`random_tridiagonal`].
+#[cfg(test)]
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum TestDiagonal {
+    Random,
+    /// Every entry equal to the scale.
+    Constant,
+    /// Random entries rounded to a few distinct values (repeated eigenvalues).
+    FewValues,
+}
+
+/// A random symmetric tridiagonal (d, e) of order n for the eigen modules' property tests: uniform entries, graded
+/// over `grade` decades along the diagonal, times 10^scale_exp, with `zeros` off-diagonal entries set to zero.
+#[cfg(test)]
+pub(crate) fn random_tridiagonal(
+    n: usize,
+    seed: u64,
+    grade: i32,
+    scale_exp: i32,
+    zeros: usize,
+    diagonal: TestDiagonal,
+) -> (Vec<f64>, Vec<f64>) {
+    let mut next = uniform_stream(seed);
+    let scale = 10f64.powi(scale_exp);
+    let graded = |i: usize| 10f64.powf(-(grade as f64) * i as f64 / n as f64);
+    let mut d: Vec<f64> = (0..n).map(|i| scale * graded(i) * next()).collect();
+    let mut e: Vec<f64> = (0..n.saturating_sub(1))
+        .map(|i| scale * graded(i) * next())
+        .collect();
+    match diagonal {
+        TestDiagonal::Random => {}
+        TestDiagonal::Constant => d.iter_mut().for_each(|x| *x = scale),
+        TestDiagonal::FewValues => d
+            .iter_mut()
+            .for_each(|x| *x = scale * (*x / scale * 4.0).round()),
+    }
+    for k in 0..zeros.min(e.len()) {
+        let i = (k * 7 + seed as usize) % e.len();
+        e[i] = 0.0;
+    }
+    (d, e)
+}

@@ -235,18 +235,9 @@ mod tests {
             zeros in 0usize..4,
             constant in proptest::bool::ANY,
         ) {
-            let mut next = super::super::uniform_stream(seed);
-            let scale = 10f64.powi(scale_exp);
-            let graded = |i: usize| 10f64.powf(-(grade as f64) * i as f64 / n as f64);
-            let mut d: Vec<f64> = (0..n).map(|i| scale * graded(i) * next()).collect();
-            let mut e: Vec<f64> = (0..n.saturating_sub(1)).map(|i| scale * graded(i) * next()).collect();
-            if constant {
-                d.iter_mut().for_each(|x| *x = scale);
-            }
-            for k in 0..zeros.min(e.len()) {
-                let i = (k * 7 + seed as usize) % e.len();
-                e[i] = 0.0;
-            }
+            use super::super::{random_tridiagonal, TestDiagonal};
+            let diagonal = if constant { TestDiagonal::Constant } else { TestDiagonal::Random };
+            let (d, e) = random_tridiagonal(n, seed, grade, scale_exp, zeros, diagonal);
             let got = root_free_ql(&d, &e).unwrap();
             let want = dense_eigenvalues(&d, &e);
             let norm = want.iter().fold(0f64, |m, x| m.max(x.abs()));
