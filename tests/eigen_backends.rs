@@ -210,10 +210,10 @@ fn single_precision_matches_double() {
     }
 }
 
-/// Large enough for `FaerEigen`'s path through the blocked tridiagonalization (from n = 400 for eigenvalues,
-/// then the root-free QL iteration; from n = 500 for pairs, then divide and conquer and the blocked
-/// back-transformation; at 1600 many panels and the products split over the threads), and at n = 450 faer's own
-/// pairs: a known spectrum with a repeated eigenvalue, a cluster, zeros and negative values, in f64 and f32.
+/// Large enough for `FaerEigen`'s path through the blocked tridiagonalization and the crate's divide and
+/// conquer (from n = 400; for pairs then the blocked back-transformation; at 1600 many panels and the products
+/// split over the threads): a known spectrum with a repeated eigenvalue, a cluster, zeros and negative values,
+/// in f64 and f32.
 #[test]
 fn blocked_tridiagonalization_recovers_a_constructed_spectrum() {
     for n in [450, 1600] {

@@ -9,7 +9,7 @@
 //! - [`slq`]: stochastic Lanczos quadrature — the spectral density and trace functions (log-det, …) of an
 //!   operator from block products with random probes.
 //! - [`tridiagonal`]: blocked Householder reduction to tridiagonal form, behind [`FaerEigen`]'s eigenvalues and
-//!   eigenpairs; [`divide_and_conquer`]: all eigenpairs of the tridiagonal matrix, behind its eigenpairs.
+//!   eigenpairs; [`divide_and_conquer`]: the eigenvalues or eigenpairs of the tridiagonal matrix, behind both.
 //! - [`spectrum`]: histograms and smoothed densities, the Wasserstein-1 distance between spectra, operator-norm
 //!   and Frobenius distances between matrices; [`crate::plot::spectra`] draws overlaid spectra as PNG or SVG.
 //!
