@@ -513,27 +513,14 @@ fn columns_product<T: EigenScalar>(
     let column = |c: usize| &a[(c0 + c) * n + c0 + c..(c0 + c) * n + c0 + s];
     let mut c = cols.start;
     while c + GROUP <= cols.end {
-        // The group's own GROUP×GROUP triangle, entry by entry …
-        for k in 0..GROUP {
-            let (cc, col) = (c + k, column(c + k));
-            let (xcc, head) = (x[cc], &col[..GROUP - k]);
-            let mut dot = T::zero();
-            for ((&b, &xr), yr) in head[1..]
-                .iter()
-                .zip(&x[cc + 1..c + GROUP])
-                .zip(&mut y[cc + 1..c + GROUP])
-            {
-                *yr += b * xcc;
-                dot += b * xr;
-            }
-            y[cc] += head[0] * xcc + dot;
-        }
-        // … then the rows below it, all columns in one pass.
-        let body: [&[T]; GROUP] = std::array::from_fn(|k| &column(c + k)[GROUP - k..]);
+        // Rows c.. of the group's columns: column c + k is read from its diagonal on, the kernel taking the
+        // entries strictly below it.
+        let b: [&[T]; GROUP] =
+            std::array::from_fn(|k| &a[(c0 + c + k) * n + c0 + c..(c0 + c + k) * n + c0 + s]);
         let xc: [T; GROUP] = std::array::from_fn(|k| x[c + k]);
-        let dots = group_dot_axpy(body, &x[c + GROUP..], &mut y[c + GROUP..], xc);
+        let dots = group_dot_axpy(b, &x[c..], &mut y[c..], xc);
         for k in 0..GROUP {
-            y[c + k] += dots[k];
+            y[c + k] += b[k][k] * xc[k] + dots[k];
         }
         c += GROUP;
     }
@@ -549,7 +536,10 @@ fn columns_product<T: EigenScalar>(
     }
 }
 
-/// dots[k] = Σ_r b[k][r]·x[r], and y[r] += Σ_k b[k][r]·xc[k], in one pass over the GROUP columns b.
+/// dots[k] = Σ_r b[k][r]·x[r], and y[r] += Σ_k b[k][r]·xc[k], in one pass over the GROUP columns b, where
+/// in the first GROUP rows column k takes part only below row k: those rows are a group's diagonal block, of
+/// which only the part strictly below the diagonal is held (the entries on and above it are not read). The
+/// columns are at least GROUP long.
 #[inline]
 fn group_dot_axpy<T: EigenScalar>(
     b: [&[T]; GROUP],
@@ -558,7 +548,7 @@ fn group_dot_axpy<T: EigenScalar>(
     xc: [T; GROUP],
 ) -> [T; GROUP] {
     let len = x.len();
-    assert!(y.len() == len && b.iter().all(|c| c.len() == len));
+    assert!(len >= GROUP && y.len() == len && b.iter().all(|c| c.len() == len));
     #[cfg(target_arch = "x86_64")]
     if crate::simd::avx2_fma() {
         use std::any::TypeId;
@@ -602,6 +592,9 @@ fn group_dot_axpy_portable<T: EigenScalar>(
     for r in 0..len {
         let mut yr = y[r];
         for k in 0..GROUP {
+            if r <= k {
+                continue;
+            }
             dots[k] += b[k][r] * x[r];
             yr += b[k][r] * xc[k];
         }
@@ -617,10 +610,10 @@ mod group_simd {
 
     /// The kernel of `group_dot_axpy` for one element type and instruction set: `$w` lanes per register.
     macro_rules! kernel {
-        ($feature:literal, $name:ident, $t:ty, $w:expr, $vec:ty, $load:ident, $store:ident, $set1:ident,
-         $zero:ident, $fmadd:ident) => {
+        ($feature:literal, $name:ident, $t:ty, $w:expr, $vec:ty, $load:ident, $masked_load:ident,
+         $store:ident, $set1:ident, $zero:ident, $fmadd:ident) => {
             /// # Safety
-            /// The CPU has the features `$feature`; b[k], x and y each hold `len` elements.
+            /// The CPU has the features `$feature`; b[k], x and y each hold `len` ≥ GROUP elements.
             #[target_feature(enable = $feature)]
             pub unsafe fn $name(
                 b: [*const $t; GROUP],
@@ -631,7 +624,23 @@ mod group_simd {
             ) -> [$t; GROUP] {
                 let vxc: [$vec; GROUP] = std::array::from_fn(|k| $set1(xc[k]));
                 let mut acc: [$vec; GROUP] = [$zero(); GROUP];
-                let mut i = 0;
+                // The diagonal block: lane l of the chunk at row i is read in column k when i + l > k.
+                for i in (0..GROUP).step_by($w) {
+                    let xv = $load(x.add(i));
+                    let mut yv = $load(y.add(i));
+                    for k in 0..GROUP {
+                        let on_or_above = (k + 1).saturating_sub(i).min($w);
+                        let below = ((1u32 << $w) - 1) & !((1u32 << on_or_above) - 1);
+                        if below == 0 {
+                            continue;
+                        }
+                        let bv = $masked_load(b[k].add(i), below);
+                        acc[k] = $fmadd(bv, xv, acc[k]);
+                        yv = $fmadd(bv, vxc[k], yv);
+                    }
+                    $store(y.add(i), yv);
+                }
+                let mut i = GROUP;
                 while i + $w <= len {
                     let xv = $load(x.add(i));
                     let mut yv = $load(y.add(i));
@@ -664,6 +673,42 @@ mod group_simd {
         };
     }
 
+    // Loads of the lanes whose bit is set in `lanes`, zeros elsewhere; the other lanes' memory is not read.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    unsafe fn masked_f64x8(p: *const f64, lanes: u32) -> __m512d {
+        _mm512_maskz_loadu_pd(lanes as __mmask8, p)
+    }
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    unsafe fn masked_f32x16(p: *const f32, lanes: u32) -> __m512 {
+        _mm512_maskz_loadu_ps(lanes as __mmask16, p)
+    }
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    unsafe fn masked_f64x4(p: *const f64, lanes: u32) -> __m256d {
+        let lane = |l: u32| -(((lanes >> l) & 1) as i64);
+        _mm256_maskload_pd(p, _mm256_setr_epi64x(lane(0), lane(1), lane(2), lane(3)))
+    }
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    unsafe fn masked_f32x8(p: *const f32, lanes: u32) -> __m256 {
+        let lane = |l: u32| -(((lanes >> l) & 1) as i32);
+        _mm256_maskload_ps(
+            p,
+            _mm256_setr_epi32(
+                lane(0),
+                lane(1),
+                lane(2),
+                lane(3),
+                lane(4),
+                lane(5),
+                lane(6),
+                lane(7),
+            ),
+        )
+    }
+
     kernel!(
         "avx512f",
         f64x8,
@@ -671,6 +716,7 @@ mod group_simd {
         8,
         __m512d,
         _mm512_loadu_pd,
+        masked_f64x8,
         _mm512_storeu_pd,
         _mm512_set1_pd,
         _mm512_setzero_pd,
@@ -683,6 +729,7 @@ mod group_simd {
         4,
         __m256d,
         _mm256_loadu_pd,
+        masked_f64x4,
         _mm256_storeu_pd,
         _mm256_set1_pd,
         _mm256_setzero_pd,
@@ -695,6 +742,7 @@ mod group_simd {
         16,
         __m512,
         _mm512_loadu_ps,
+        masked_f32x16,
         _mm512_storeu_ps,
         _mm512_set1_ps,
         _mm512_setzero_ps,
@@ -707,6 +755,7 @@ mod group_simd {
         8,
         __m256,
         _mm256_loadu_ps,
+        masked_f32x8,
         _mm256_storeu_ps,
         _mm256_set1_ps,
         _mm256_setzero_ps,
@@ -796,7 +845,7 @@ mod tests {
         macro_rules! compare {
             ($t:ty, $available:expr, $kernel:path) => {
                 if $available {
-                    for len in 0..70 {
+                    for len in GROUP..GROUP + 70 {
                         let cols: Vec<Vec<$t>> = (0..GROUP)
                             .map(|k| {
                                 (0..len)
