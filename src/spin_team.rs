@@ -8,7 +8,9 @@
 //! cores, so use it for one tight computation and size it by the threads the caller may use.
 
 use std::cell::UnsafeCell;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
 
 /// One step: called once with each member's index 0..threads (0 on the calling thread).
 type Step<'a> = &'a (dyn Fn(usize) + Sync);
@@ -28,6 +30,8 @@ pub(crate) struct SpinTeam {
     in_step: AtomicBool,
     /// The current step, written only by the caller while no helper runs one.
     step: UnsafeCell<Option<Step<'static>>>,
+    /// Each member's time in the last step, in nanoseconds.
+    step_nanos: Vec<AtomicU64>,
 }
 
 // SAFETY: `step` is written only by the thread that owns the team while `pending` is zero (no helper reads
@@ -61,7 +65,7 @@ impl SpinTeam {
     /// to [`with_team`] on its own thread, never from inside a step.
     pub(crate) fn run(&self, step: &(dyn Fn(usize) + Sync)) {
         if self.threads == 1 {
-            return step(0);
+            return self.timed(0, step);
         }
         assert!(
             std::thread::current().id() == self.owner
@@ -76,7 +80,7 @@ impl SpinTeam {
         unsafe { *self.step.get() = Some(erased) };
         self.pending.store(self.threads - 1, Ordering::Relaxed);
         self.generation.fetch_add(1, Ordering::Release);
-        let own = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| step(0)));
+        let own = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.timed(0, step)));
         wait_until(|| self.pending.load(Ordering::Acquire) == 0);
         // SAFETY: as above, all helpers are done with the step.
         unsafe { *self.step.get() = None };
@@ -87,6 +91,28 @@ impl SpinTeam {
         if self.panicked.load(Ordering::Relaxed) {
             panic!("a helper thread of the spin team panicked");
         }
+    }
+
+    fn timed(&self, member: usize, step: &(dyn Fn(usize) + Sync)) {
+        let start = Instant::now();
+        step(member);
+        let nanos = start.elapsed().as_nanos().min(u64::MAX as u128) as u64;
+        self.step_nanos[member].store(nanos, Ordering::Relaxed);
+    }
+
+    /// Each member's time in the last step [`SpinTeam::run`] finished, in seconds.
+    pub(crate) fn step_seconds(&self) -> Vec<f64> {
+        self.step_nanos
+            .iter()
+            .map(|t| t.load(Ordering::Relaxed) as f64 * 1e-9)
+            .collect()
+    }
+
+    /// Whether [`SpinTeam::run`] may be called here: on the team's own thread, outside a step.
+    fn can_run(&self) -> bool {
+        self.threads > 1
+            && std::thread::current().id() == self.owner
+            && !self.in_step.load(Ordering::Relaxed)
     }
 
     fn helper(&self, member: usize) {
@@ -100,7 +126,9 @@ impl SpinTeam {
             // SAFETY: the caller wrote the step before the release increment this thread has acquired, and
             // does not touch it again until `pending` reaches zero.
             let step = unsafe { (*self.step.get()).expect("a published step") };
-            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| step(member))).is_err() {
+            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.timed(member, step)))
+                .is_err()
+            {
                 self.panicked.store(true, Ordering::Relaxed);
             }
             self.pending.fetch_sub(1, Ordering::Release);
@@ -132,6 +160,7 @@ pub(crate) fn with_team<R>(threads: usize, body: impl FnOnce(&SpinTeam) -> R) ->
         owner: std::thread::current().id(),
         in_step: AtomicBool::new(false),
         step: UnsafeCell::new(None),
+        step_nanos: (0..threads.max(1)).map(|_| AtomicU64::new(0)).collect(),
     };
     if team.threads == 1 {
         return body(&team);
@@ -153,17 +182,160 @@ pub(crate) fn with_team<R>(threads: usize, body: impl FnOnce(&SpinTeam) -> R) ->
     })
 }
 
-/// Splits columns 0..s of the lower triangle of an s×s matrix into `parts` ranges holding equal numbers of
-/// entries: the first c columns hold s·c − c²/2, so boundary i is s·(1 − √(1 − i/parts)).
-pub(crate) fn triangle_column_split(s: usize, parts: usize) -> Vec<usize> {
-    let mut bounds: Vec<usize> = (0..=parts)
-        .map(|i| {
-            let f = 1.0 - (1.0 - i as f64 / parts as f64).sqrt();
-            ((s as f64 * f).round() as usize).min(s)
-        })
-        .collect();
-    bounds[parts] = s;
+/// Independent pieces of work run side by side: on rayon's pool ([`Rayon`]), or on a [`SpinTeam`], whose
+/// helpers stay awake between the pieces (on this virtual machine a sleeping rayon worker sometimes took
+/// milliseconds to join in, leaving a 6 ms computation to one thread: docs/spectra.md).
+pub(crate) trait Fork: Sync {
+    /// (a(), b()), possibly at the same time.
+    fn join<A: Send, B: Send>(
+        &self,
+        a: impl FnOnce() -> A + Send,
+        b: impl FnOnce() -> B + Send,
+    ) -> (A, B);
+    /// [f(0), …, f(len − 1)], the calls spread over the threads.
+    fn map<R: Send>(&self, len: usize, f: impl Fn(usize) -> R + Sync) -> Vec<R>;
+}
+
+/// rayon's global pool, at least 8 calls of a [`Fork::map`] per task.
+pub(crate) struct Rayon;
+
+impl Fork for Rayon {
+    fn join<A: Send, B: Send>(
+        &self,
+        a: impl FnOnce() -> A + Send,
+        b: impl FnOnce() -> B + Send,
+    ) -> (A, B) {
+        rayon::join(a, b)
+    }
+
+    fn map<R: Send>(&self, len: usize, f: impl Fn(usize) -> R + Sync) -> Vec<R> {
+        use rayon::prelude::*;
+        (0..len).into_par_iter().with_min_len(8).map(&f).collect()
+    }
+}
+
+/// A team joins on its first two members and maps in equal contiguous parts over all of them; called inside
+/// one of its own steps (or on a one-member team) it runs the work on the calling thread.
+impl Fork for SpinTeam {
+    fn join<A: Send, B: Send>(
+        &self,
+        a: impl FnOnce() -> A + Send,
+        b: impl FnOnce() -> B + Send,
+    ) -> (A, B) {
+        if !self.can_run() {
+            return (a(), b());
+        }
+        let (a, b) = (Mutex::new(Some(a)), Mutex::new(Some(b)));
+        let (ra, rb) = (Mutex::new(None), Mutex::new(None));
+        self.run(&|t| match t {
+            0 => *lock(&ra) = lock(&a).take().map(|a| a()),
+            1 => *lock(&rb) = lock(&b).take().map(|b| b()),
+            _ => {}
+        });
+        let ra = ra.into_inner().ok().flatten();
+        let rb = rb.into_inner().ok().flatten();
+        (ra.expect("member 0 ran a"), rb.expect("member 1 ran b"))
+    }
+
+    fn map<R: Send>(&self, len: usize, f: impl Fn(usize) -> R + Sync) -> Vec<R> {
+        if !self.can_run() {
+            return (0..len).map(f).collect();
+        }
+        let parts: Vec<Mutex<Vec<R>>> = (0..self.threads).map(|_| Mutex::new(Vec::new())).collect();
+        self.run(&|t| {
+            let range = len * t / self.threads..len * (t + 1) / self.threads;
+            *lock(&parts[t]) = range.map(&f).collect();
+        });
+        parts
+            .into_iter()
+            .flat_map(|p| p.into_inner().unwrap_or_else(|e| e.into_inner()))
+            .collect()
+    }
+}
+
+/// The mutex's value; a step that panicked while holding it has already had its panic raised by `run`.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Splits columns 0..s of the lower triangle of an s×s matrix into ranges holding the given fractions of its
+/// entries (summing to 1): the first c columns hold a fraction F = 1 − (1 − c/s)² (to O(1/s)), so the boundary
+/// after the fractions f₀..f_i is s·(1 − √(1 − F)) with F = f₀ + … + f_i.
+pub(crate) fn triangle_column_split(s: usize, fractions: &[f64]) -> Vec<usize> {
+    let mut covered = 0.0;
+    let mut bounds = vec![0];
+    for f in fractions {
+        covered += f;
+        let c = s as f64 * (1.0 - (1.0 - covered.min(1.0)).sqrt());
+        bounds.push((c.round() as usize).min(s));
+    }
+    bounds[fractions.len()] = s;
     bounds
+}
+
+/// The entries of the lower triangle of an s×s matrix in columns c0..c1.
+pub(crate) fn triangle_entries(s: usize, c0: usize, c1: usize) -> usize {
+    // Column c holds s − c entries.
+    (c1 - c0) * (2 * s - c0 - c1 + 1) / 2
+}
+
+/// The fractions of a repeated, divisible step (the columns of a matrix–vector product, say) given to the
+/// members of a team, following their measured speeds so that they finish together: the work per unit differs
+/// between parts (short columns cost more per entry than long ones) and the cores of a virtual machine are not
+/// equally fast at every moment (docs/spectra.md, "Threads").
+pub(crate) struct Shares {
+    fractions: Vec<f64>,
+}
+
+/// Weight of the newest step in the running speed estimate.
+const SHARES_SMOOTHING: f64 = 0.25;
+/// No member's fraction falls below this multiple of an equal share.
+const SHARES_FLOOR: f64 = 0.25;
+
+impl Shares {
+    /// Equal fractions for `members` members.
+    pub(crate) fn equal(members: usize) -> Self {
+        let members = members.max(1);
+        Shares {
+            fractions: vec![1.0 / members as f64; members],
+        }
+    }
+
+    /// The fractions, one per member, summing to 1.
+    pub(crate) fn fractions(&self) -> &[f64] {
+        &self.fractions
+    }
+
+    /// Moves the fractions toward each member's speed in the last step, work[t] / seconds[t] (work in any unit
+    /// common to the members). Steps with a member that had no work or took no measurable time say nothing
+    /// about its speed and are ignored.
+    pub(crate) fn observe(&mut self, work: &[f64], seconds: &[f64]) {
+        if work
+            .iter()
+            .zip(seconds)
+            .any(|(&w, &t)| w <= 0.0 || t <= 0.0)
+        {
+            return;
+        }
+        let speeds: Vec<f64> = work.iter().zip(seconds).map(|(w, t)| w / t).collect();
+        let total: f64 = speeds.iter().sum();
+        for (f, v) in self.fractions.iter_mut().zip(&speeds) {
+            *f = (1.0 - SHARES_SMOOTHING) * *f + SHARES_SMOOTHING * v / total;
+        }
+        // Members below the floor are raised to it, the others scaled down to make room.
+        let floor = SHARES_FLOOR / self.fractions.len() as f64;
+        let (raised, rest) = self.fractions.iter().fold((0.0, 0.0), |(r, h), &f| {
+            if f < floor {
+                (r + floor, h)
+            } else {
+                (r, h + f)
+            }
+        });
+        let scale = (1.0 - raised) / rest;
+        for f in &mut self.fractions {
+            *f = if *f < floor { floor } else { *f * scale };
+        }
+    }
 }
 
 #[cfg(test)]
@@ -212,9 +384,62 @@ mod tests {
     }
 
     #[test]
+    fn shares_follow_the_members_speeds() {
+        // Member 1 does 3 units per second, member 0 one: the fractions settle at 1/4 and 3/4, where both finish
+        // together, from equal fractions and from fractions far off the other way.
+        for start in [vec![0.5, 0.5], vec![0.05, 0.95]] {
+            let mut shares = Shares {
+                fractions: start.clone(),
+            };
+            for _ in 0..100 {
+                let work: Vec<f64> = shares.fractions().iter().map(|f| 1000.0 * f).collect();
+                let seconds = [work[0] / 1.0, work[1] / 3.0];
+                shares.observe(&work, &seconds);
+            }
+            let f = shares.fractions();
+            assert!(
+                (f[0] - 0.25).abs() < 1e-9 && (f[1] - 0.75).abs() < 1e-9,
+                "{start:?} → {f:?}"
+            );
+        }
+        // A member without work or time says nothing; no member is starved.
+        let mut shares = Shares::equal(3);
+        shares.observe(&[1.0, 0.0, 1.0], &[1.0, 1.0, 1.0]);
+        shares.observe(&[1.0, 1.0, 1.0], &[1.0, 0.0, 1.0]);
+        assert_eq!(shares.fractions(), Shares::equal(3).fractions());
+        for _ in 0..100 {
+            shares.observe(&[1.0, 1.0, 1.0], &[1.0, 1e6, 1.0]);
+        }
+        let f = shares.fractions();
+        assert!(f[1] >= SHARES_FLOOR / 3.0 && (f.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn triangle_entries_counts_columns() {
+        for (s, c0, c1) in [(10, 0, 10), (10, 3, 7), (1, 0, 1), (9, 4, 4)] {
+            assert_eq!(
+                triangle_entries(s, c0, c1),
+                (c0..c1).map(|c| s - c).sum::<usize>()
+            );
+        }
+    }
+
+    #[test]
+    fn triangle_split_follows_unequal_fractions() {
+        let s = 3000;
+        let fractions = [0.2, 0.5, 0.3];
+        let b = triangle_column_split(s, &fractions);
+        let total = triangle_entries(s, 0, s) as f64;
+        for (w, f) in b.windows(2).zip(fractions) {
+            // Rounding a boundary moves at most s entries.
+            assert!((triangle_entries(s, w[0], w[1]) as f64 - f * total).abs() <= s as f64);
+        }
+    }
+
+    #[test]
     fn triangle_split_balances_entries() {
         for (s, parts) in [(1000, 2), (4001, 3), (7, 2), (1, 4)] {
-            let b = triangle_column_split(s, parts);
+            let b = triangle_column_split(s, Shares::equal(parts).fractions());
             assert_eq!((b[0], b[parts]), (0, s));
             assert!(b.windows(2).all(|w| w[0] <= w[1]));
             let entries = |c0: usize, c1: usize| (c0..c1).map(|c| s - c).sum::<usize>();

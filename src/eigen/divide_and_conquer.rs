@@ -30,6 +30,7 @@ use rayon::prelude::*;
 use super::tridiagonal::{check_finite, Tridiagonal};
 use super::EigenScalar;
 use crate::simd::widest_vectors;
+use crate::spin_team::{team_size, with_team, Fork, Rayon};
 use crate::{Error, Result};
 
 /// Subproblems of at most this order are solved by faer's implicit QR iteration (with all their eigenvectors,
@@ -83,11 +84,19 @@ pub fn eigenpairs<T: EigenScalar>(
 }
 
 /// The eigenvalues of T, ascending. T must be finite.
+///
+/// Threads: a team of rayon's thread count (capped at the cores this process may use), busy-waiting between
+/// the parallel steps; one thread when called from inside a rayon worker (docs/spectra.md).
 pub fn eigenvalues<T: EigenScalar>(t: &Tridiagonal<T>) -> Result<Vec<T>> {
     let Some(Scaled { d, e, scale }) = scaled(t)? else {
         return Ok(vec![T::zero(); t.diagonal.len()]);
     };
-    let lambda = solve_values(&d, &e)?.values;
+    let threads = if d.len() >= PARALLEL_HALVES_FROM {
+        team_size()
+    } else {
+        1
+    };
+    let lambda = with_team(threads, |team| solve_values(&d, &e, team))?.values;
     Ok(lambda.into_iter().map(|l| T::from_f64(l * scale)).collect())
 }
 
@@ -146,14 +155,24 @@ fn split<'a>(d: &[f64], e: &'a [f64]) -> Split<'a> {
 
 /// Runs the two halves side by side when the problem is large enough.
 fn both<A: Send, B: Send>(
+    fork: &impl Fork,
     n: usize,
     first: impl FnOnce() -> A + Send,
     second: impl FnOnce() -> B + Send,
 ) -> (A, B) {
     if n >= PARALLEL_HALVES_FROM {
-        rayon::join(first, second)
+        fork.join(first, second)
     } else {
         (first(), second())
+    }
+}
+
+/// [f(0), …, f(k − 1)], over the threads when there are enough roots.
+fn over_roots<R: Send>(fork: &impl Fork, k: usize, f: impl Fn(usize) -> R + Sync) -> Vec<R> {
+    if k >= PARALLEL_ROOTS_FROM {
+        fork.map(k, f)
+    } else {
+        (0..k).map(f).collect()
     }
 }
 
@@ -173,6 +192,7 @@ fn solve_pairs<T: EigenScalar>(d: &[f64], e: &[f64], mut out: MatMut<'_, T>) -> 
     let (n1, n2) = (sp.d1.len(), sp.d2.len());
     let (mut q1, mut q2) = (Mat::<T>::zeros(n1, n1), Mat::<T>::zeros(n2, n2));
     let (l1, l2) = both(
+        &Rayon,
         n,
         || solve_pairs(&sp.d1, sp.e1, q1.as_mut()),
         || solve_pairs(&sp.d2, sp.e2, q2.as_mut()),
@@ -194,7 +214,7 @@ struct Spectrum {
     last: Vec<f64>,
 }
 
-fn solve_values(d: &[f64], e: &[f64]) -> Result<Spectrum> {
+fn solve_values(d: &[f64], e: &[f64], fork: &impl Fork) -> Result<Spectrum> {
     let n = d.len();
     if n <= VALUES_LEAF {
         let (values, u) = leaf(d, e)?;
@@ -206,11 +226,12 @@ fn solve_values(d: &[f64], e: &[f64]) -> Result<Spectrum> {
     }
     let sp = split(d, e);
     let (s1, s2) = both(
+        fork,
         n,
-        || solve_values(&sp.d1, sp.e1),
-        || solve_values(&sp.d2, sp.e2),
+        || solve_values(&sp.d1, sp.e1, fork),
+        || solve_values(&sp.d2, sp.e2, fork),
     );
-    Ok(merge_values(s1?, s2?, sp.rho, sp.sign))
+    Ok(merge_values(s1?, s2?, sp.rho, sp.sign, fork))
 }
 
 /// A small problem by faer's QR iteration: its eigenvalues, ascending, and eigenvectors in the same order.
@@ -453,7 +474,7 @@ fn merge_pairs<T: EigenScalar>(
     let k = kept.len();
     let d: Vec<f64> = kept.iter().map(|p| p.d).collect();
     let z: Vec<f64> = kept.iter().map(|p| p.z).collect();
-    let roots = secular_roots(&d, &z, rho);
+    let roots = secular_roots(&d, &z, rho, &Rayon);
     // Columns of Q̂ for the kept poles, grouped: Q₁ only, both, Q₂ only; U's rows in the same order.
     let group = |p: &Pole<Basis<T>>| match p.payload.blocks() {
         (true, false) => 0,
@@ -516,7 +537,7 @@ struct Rows {
 
 /// The eigenvalues of the merged problem and its eigenvectors' first and last entries: for root i,
 /// Σ_j Q̂_{0j}·u_ji and Σ_j Q̂_{n−1,j}·u_ji with u_i from the corrected ẑ (module documentation, step 3).
-fn merge_values(s1: Spectrum, s2: Spectrum, rho: f64, sign: f64) -> Spectrum {
+fn merge_values(s1: Spectrum, s2: Spectrum, rho: f64, sign: f64, fork: &impl Fork) -> Spectrum {
     let (poles, rho) = poles(
         (&s1.values, &s1.last, |j| Rows {
             first: s1.first[j],
@@ -545,18 +566,14 @@ fn merge_values(s1: Spectrum, s2: Spectrum, rho: f64, sign: f64) -> Spectrum {
     let z: Vec<f64> = kept.iter().map(|p| p.z).collect();
     let first: Vec<f64> = kept.iter().map(|p| p.payload.first).collect();
     let last: Vec<f64> = kept.iter().map(|p| p.payload.last).collect();
-    let roots = secular_roots(&d, &z, rho);
-    let z_hat = corrected_z(&d, &z, rho, &roots);
-    let rows = |root: &Root| {
+    let roots = secular_roots(&d, &z, rho, fork);
+    let z_hat = corrected_z(&d, &z, rho, &roots, fork);
+    let entries = over_roots(fork, roots.len(), |i| {
+        let root = &roots[i];
         let (norm2, f, l) = weighted_cauchy_sums(&z_hat, &d, root.origin, root.mu, &first, &last);
         let inv = 1.0 / norm2.sqrt();
         (f * inv, l * inv)
-    };
-    let entries: Vec<(f64, f64)> = if d.len() >= PARALLEL_ROOTS_FROM {
-        roots.par_iter().with_min_len(8).map(rows).collect()
-    } else {
-        roots.iter().map(rows).collect()
-    };
+    });
     let lambda: Vec<f64> = roots.iter().map(|r| r.origin + r.mu).collect();
     let deflated_values: Vec<f64> = deflated.iter().map(|p| p.0).collect();
     let (values, destination) = interleave(&lambda, &deflated_values);
@@ -615,18 +632,9 @@ struct Root {
 }
 
 /// The k roots, ascending, of 1/ρ + Σ_j z_j²/(d_j − λ) = 0 for strictly increasing d, non-zero z and ρ > 0.
-fn secular_roots(d: &[f64], z: &[f64], rho: f64) -> Vec<Root> {
+fn secular_roots(d: &[f64], z: &[f64], rho: f64, fork: &impl Fork) -> Vec<Root> {
     let zz: Vec<f64> = z.iter().map(|x| x * x).collect();
-    let root = |i| secular_root(d, &zz, rho, i);
-    if d.len() >= PARALLEL_ROOTS_FROM {
-        (0..d.len())
-            .into_par_iter()
-            .with_min_len(8)
-            .map(root)
-            .collect()
-    } else {
-        (0..d.len()).map(root).collect()
-    }
+    over_roots(fork, d.len(), |i| secular_root(d, &zz, rho, i))
 }
 
 widest_vectors! {
@@ -749,7 +757,7 @@ fn secular_vectors<T: EigenScalar>(
     position: &[usize],
 ) -> Vec<T> {
     let k = d.len();
-    let z_hat = corrected_z(d, z, rho, roots);
+    let z_hat = corrected_z(d, z, rho, roots, &Rayon);
     let mut u = vec![T::zero(); k * k];
     let column = |(i, col): (usize, &mut [T])| {
         let Root { origin, mu } = roots[i];
@@ -768,7 +776,7 @@ fn secular_vectors<T: EigenScalar>(
 }
 
 /// Löwner's ẑ (module documentation, step 3): the z for which the computed roots are exact.
-fn corrected_z(d: &[f64], z: &[f64], rho: f64, roots: &[Root]) -> Vec<f64> {
+fn corrected_z(d: &[f64], z: &[f64], rho: f64, roots: &[Root], fork: &impl Fork) -> Vec<f64> {
     let k = d.len();
     let origin: Vec<f64> = roots.iter().map(|r| r.origin).collect();
     let mu: Vec<f64> = roots.iter().map(|r| r.mu).collect();
@@ -780,15 +788,7 @@ fn corrected_z(d: &[f64], z: &[f64], rho: f64, roots: &[Root]) -> Vec<f64> {
         let p = below * above * ((origin[k - 1] - dj) + mu[k - 1]) / rho;
         p.abs().sqrt().copysign(z[j])
     };
-    if k >= PARALLEL_ROOTS_FROM {
-        (0..k)
-            .into_par_iter()
-            .with_min_len(8)
-            .map(z_hat_of)
-            .collect()
-    } else {
-        (0..k).map(z_hat_of).collect()
-    }
+    over_roots(fork, k, z_hat_of)
 }
 
 widest_vectors! {

@@ -14,7 +14,9 @@ use ndarray::ArrayView2;
 
 use super::EigenScalar;
 use crate::buffer::copied_vec;
-use crate::spin_team::{team_size, triangle_column_split, with_team, SpinTeam};
+use crate::spin_team::{
+    team_size, triangle_column_split, triangle_entries, with_team, Shares, SpinTeam,
+};
 
 /// Columns per panel (the inner dimension of the trailing update is twice this).
 const PANEL: usize = 32;
@@ -148,16 +150,20 @@ fn reduce<T: EigenScalar>(
     let mut tau = vec![T::zero(); n.saturating_sub(1)];
     let threads = if n > PARALLEL_FROM { threads } else { 1 };
     with_team(threads, |team| {
-        // The helpers' parts of y in the symmetric products.
-        let mut scratch = vec![T::zero(); n * (team.threads() - 1)];
+        let mut workers = Workers {
+            team,
+            scratch: vec![T::zero(); n * (team.threads() - 1)],
+            product_shares: Shares::equal(team.threads()),
+            update_shares: Shares::equal(team.threads()),
+        };
         let mut k = 0;
         while k < n {
             let m = n - k;
             let nb = if m > ONE_PANEL_UP_TO { PANEL } else { m };
-            let panel = reduce_panel(&mut buf, n, k, nb, &mut t, &mut scratch, team);
+            let panel = reduce_panel(&mut buf, n, k, nb, &mut t, &mut workers);
             tau[k..k + panel.tau.len()].copy_from_slice(&panel.tau);
             if nb < m {
-                update_trailing(&mut buf, n, k + nb, &panel, team);
+                update_trailing(&mut buf, n, k + nb, &panel, &mut workers);
             }
             k += nb;
         }
@@ -200,6 +206,16 @@ pub fn tridiagonal_eigenvalues<T: EigenScalar>(t: &Tridiagonal<T>) -> crate::Res
     Ok(w.into_iter().map(T::from_f64).collect())
 }
 
+/// The team that shares the reduction's parallel steps, with the fractions of each kind of step its members
+/// take.
+struct Workers<'a, T> {
+    team: &'a SpinTeam,
+    /// The helpers' parts of y in the symmetric products, n entries each.
+    scratch: Vec<T>,
+    product_shares: Shares,
+    update_shares: Shares,
+}
+
 /// A panel's reflectors V and the matching W, column-major m × nb (rows k..n of the matrix), and the
 /// reflectors' τ.
 struct Panel<T> {
@@ -218,8 +234,7 @@ fn reduce_panel<T: EigenScalar>(
     k: usize,
     nb: usize,
     t: &mut Tridiagonal<T>,
-    scratch: &mut [T],
-    team: &SpinTeam,
+    workers: &mut Workers<T>,
 ) -> Panel<T> {
     let m = n - k;
     let mut v = vec![T::zero(); m * nb];
@@ -252,7 +267,7 @@ fn reduce_panel<T: EigenScalar>(
         let (w_prev, w_rest) = w.split_at_mut(i * m);
         let wj = &mut w_rest[r + 1..m];
         // w_j = A[j+1.., j+1..]·v_j (the trailing matrix as of the panel's start) …
-        symmetric_lower_product(a, n, j + 1, s, vj, wj, scratch, team);
+        symmetric_lower_product(a, n, j + 1, s, vj, wj, workers);
         // … − V·(Wᵀv_j) − W·(Vᵀv_j) over the panel's earlier columns, rows j+1..
         if i > 0 {
             let (vr, wr) = (
@@ -324,8 +339,9 @@ fn update_trailing<T: EigenScalar>(
     n: usize,
     k2: usize,
     p: &Panel<T>,
-    team: &SpinTeam,
+    workers: &mut Workers<T>,
 ) {
+    let team = workers.team;
     let m2 = n - k2;
     let skip = p.m - m2;
     // lhs = [V₂ W₂] and rhs = [W₂ V₂], column-major m2 × 2nb.
@@ -340,7 +356,7 @@ fn update_trailing<T: EigenScalar>(
         rhs.extend_from_slice(&p.v[c * p.m + skip..(c + 1) * p.m]);
     }
     let inner = 2 * p.nb;
-    let bounds = triangle_column_split(m2, team.threads());
+    let bounds = triangle_column_split(m2, workers.update_shares.fractions());
     // The trailing block starts at element (k2, k2) of the column-major n×n buffer; carried as an address so
     // the members can each write their own columns.
     let trailing = a[k2 * n + k2..].as_mut_ptr() as usize;
@@ -391,6 +407,11 @@ fn update_trailing<T: EigenScalar>(
             faer::Par::Seq,
         );
     });
+    let work: Vec<f64> = bounds
+        .windows(2)
+        .map(|b| triangle_entries(m2, b[0], b[1]) as f64)
+        .collect();
+    workers.update_shares.observe(&work, &team.step_seconds());
 }
 
 /// Turns x into the Householder vector v (v[0] = 1) of the reflector H = I − τvvᵀ with Hx = βe₁, and returns
@@ -440,9 +461,9 @@ const LANES: usize = 8;
 
 /// y = B·x for the s×s symmetric B = a[c0.., c0..] stored in the lower triangle of the column-major n×n `a`,
 /// reading each stored entry once: column c contributes B[c.., c]·x[c] to y[c..] and B[c+1.., c]ᵀx[c+1..] to
-/// y[c]. Large products split the columns over the team, each member with its own y (the helpers' in
-/// `scratch`, n entries each), summed at the end.
-#[allow(clippy::too_many_arguments)]
+/// y[c]. Large products split the columns over the team by its product shares (which follow the members'
+/// measured speeds), each member with its own y (the helpers' in the team's scratch, n entries each), summed at
+/// the end.
 fn symmetric_lower_product<T: EigenScalar>(
     a: &[T],
     n: usize,
@@ -450,23 +471,23 @@ fn symmetric_lower_product<T: EigenScalar>(
     s: usize,
     x: &[T],
     y: &mut [T],
-    scratch: &mut [T],
-    team: &SpinTeam,
+    workers: &mut Workers<T>,
 ) {
+    let team = workers.team;
     if s < PARALLEL_FROM || team.threads() == 1 {
         y.iter_mut().for_each(|t| *t = T::zero());
         return columns_product(a, n, c0, 0..s, x, y);
     }
     // Inner bounds on multiples of GROUP: only the last member's range ends in columns that do not fill a
     // group, and those are the matrix's last (shortest) columns.
-    let mut bounds = triangle_column_split(s, team.threads());
+    let mut bounds = triangle_column_split(s, workers.product_shares.fractions());
     let last = bounds.len() - 1;
     for b in &mut bounds[1..last] {
         *b = ((*b + GROUP / 2) / GROUP * GROUP).min(s);
     }
     // Member t sums columns bounds[t]..bounds[t + 1] into rows bounds[t]..s of its own y.
     let outputs: Vec<std::sync::Mutex<&mut [T]>> = std::iter::once(&mut y[..])
-        .chain(scratch.chunks_exact_mut(n))
+        .chain(workers.scratch.chunks_exact_mut(n))
         .zip(&bounds)
         .map(|(out, &start)| {
             let out = &mut out[..s - start];
@@ -487,7 +508,12 @@ fn symmetric_lower_product<T: EigenScalar>(
         );
     });
     drop(outputs);
-    for (t, part) in scratch.chunks_exact(n).enumerate() {
+    let work: Vec<f64> = bounds
+        .windows(2)
+        .map(|b| triangle_entries(s, b[0], b[1]) as f64)
+        .collect();
+    workers.product_shares.observe(&work, &team.step_seconds());
+    for (t, part) in workers.scratch.chunks_exact(n).enumerate() {
         let start = bounds[t + 1];
         for (u, &v) in y[start..].iter_mut().zip(&part[..s - start]) {
             *u += v;
