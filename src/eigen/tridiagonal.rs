@@ -24,9 +24,9 @@ const PANEL: usize = 32;
 const NARROW_PANEL: usize = 16;
 /// Up to this order the trailing matrix (8·m² bytes in f64) fits in this machine's 32 MB L3 cache, so a
 /// narrower panel's extra trailing updates cost little traffic, while its per-column products with V and W
-/// (on the calling thread alone, O(m·i) for the panel's i-th column) shrink: 5–8 % faster reductions at
-/// n = 1000 and 2000 than with 32 columns. Above it the updates' traffic from memory (twice as many passes)
-/// decides.
+/// (on the calling thread alone, O(m·i) for the panel's i-th column) shrink: reductions 3–5 % faster at
+/// n = 1000 and 5–8 % at n = 2000 than with 32 columns. Above it the updates' traffic from memory (twice as
+/// many passes) decides.
 const NARROW_PANELS_UP_TO: usize = 2048;
 /// Trailing matrices of at most this order are reduced in one panel, without a trailing update.
 const ONE_PANEL_UP_TO: usize = 128;
