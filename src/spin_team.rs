@@ -6,6 +6,10 @@
 //!
 //! The team lives only as long as the closure given to [`with_team`]; while it lives its helpers occupy their
 //! cores, so use it for one tight computation and size it by the threads the caller may use.
+//!
+//! Also here: [`Shares`], fractions of a repeated step that follow the members' measured times
+//! ([`SpinTeam::step_seconds`]), with [`triangle_column_split`] to cut a triangle's columns by them; and
+//! [`Fork`], the join and map a divide-and-conquer needs, over rayon or a team.
 
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
