@@ -278,9 +278,18 @@ pub(crate) fn triangle_column_split(s: usize, fractions: &[f64]) -> Vec<usize> {
 }
 
 /// The entries of the lower triangle of an s×s matrix in columns c0..c1.
-pub(crate) fn triangle_entries(s: usize, c0: usize, c1: usize) -> usize {
+fn triangle_entries(s: usize, c0: usize, c1: usize) -> usize {
     // Column c holds s − c entries.
     (c1 - c0) * (2 * s - c0 - c1 + 1) / 2
+}
+
+/// The entries of the lower triangle of an s×s matrix in each column range of `bounds` (as from
+/// [`triangle_column_split`]): the work a member did, for [`Shares::observe`].
+pub(crate) fn triangle_work(s: usize, bounds: &[usize]) -> Vec<f64> {
+    bounds
+        .windows(2)
+        .map(|b| triangle_entries(s, b[0], b[1]) as f64)
+        .collect()
 }
 
 /// The fractions of a repeated, divisible step (the columns of a matrix–vector product, say) given to the

@@ -15,7 +15,7 @@ use ndarray::ArrayView2;
 use super::EigenScalar;
 use crate::buffer::copied_vec;
 use crate::spin_team::{
-    team_size, triangle_column_split, triangle_entries, with_team, Shares, SpinTeam,
+    team_size, triangle_column_split, triangle_work, with_team, Shares, SpinTeam,
 };
 
 /// Columns per panel (the inner dimension of the trailing update is twice this).
@@ -426,11 +426,9 @@ fn update_trailing<T: EigenScalar>(
             faer::Par::Seq,
         );
     });
-    let work: Vec<f64> = bounds
-        .windows(2)
-        .map(|b| triangle_entries(m2, b[0], b[1]) as f64)
-        .collect();
-    workers.update_shares.observe(&work, &team.step_seconds());
+    workers
+        .update_shares
+        .observe(&triangle_work(m2, &bounds), &team.step_seconds());
 }
 
 /// Turns x into the Householder vector v (v[0] = 1) of the reflector H = I − τvvᵀ with Hx = βe₁, and returns
@@ -527,11 +525,9 @@ fn symmetric_lower_product<T: EigenScalar>(
         );
     });
     drop(outputs);
-    let work: Vec<f64> = bounds
-        .windows(2)
-        .map(|b| triangle_entries(s, b[0], b[1]) as f64)
-        .collect();
-    workers.product_shares.observe(&work, &team.step_seconds());
+    workers
+        .product_shares
+        .observe(&triangle_work(s, &bounds), &team.step_seconds());
     for (t, part) in workers.scratch.chunks_exact(n).enumerate() {
         let start = bounds[t + 1];
         for (u, &v) in y[start..].iter_mut().zip(&part[..s - start]) {
