@@ -397,6 +397,37 @@ mod tests {
     }
 
     #[test]
+    fn fork_on_a_team_matches_the_sequential_result() {
+        // join and map on teams of 1, 2 and 3 members, with joins nested inside a join (run on one thread), and
+        // rayon's pool, all against the plain loop.
+        fn sum_of_squares(fork: &impl Fork, range: std::ops::Range<u64>) -> u64 {
+            if range.end - range.start <= 100 {
+                return fork
+                    .map((range.end - range.start) as usize, |i| {
+                        (range.start + i as u64).pow(2)
+                    })
+                    .into_iter()
+                    .sum();
+            }
+            let mid = (range.start + range.end) / 2;
+            let (a, b) = fork.join(
+                || sum_of_squares(fork, range.start..mid),
+                || sum_of_squares(fork, mid..range.end),
+            );
+            a + b
+        }
+        let want: u64 = (0..1000u64).map(|i| i * i).sum();
+        for threads in [1, 2, 3] {
+            with_team(threads, |team| {
+                assert_eq!(sum_of_squares(team, 0..1000), want);
+                let squares = team.map(1001, |i| i * i);
+                assert_eq!(squares, (0..1001).map(|i| i * i).collect::<Vec<_>>());
+            });
+        }
+        assert_eq!(sum_of_squares(&Rayon, 0..1000), want);
+    }
+
+    #[test]
     fn shares_follow_the_members_speeds() {
         // Member 1 does 3 units per second, member 0 one: the fractions settle at 1/4 and 3/4, where both finish
         // together, from equal fractions and from fractions far off the other way.
