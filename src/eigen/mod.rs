@@ -280,7 +280,7 @@ pub fn check_symmetric<T: Real>(a: ArrayView2<T>, rel_tol: f64) -> Result<()> {
     if all.finite && all.asymmetry <= rel_tol * all.scale {
         return Ok(());
     }
-    locate_asymmetry(a, rel_tol)
+    locate_asymmetry(a, rel_tol * all.scale)
 }
 
 /// Order from which [`check_symmetric`] splits its pass over rayon's threads: one thread takes about 1 ms at
@@ -343,10 +343,9 @@ fn symmetry_extremes<T: Real>(a: ArrayView2<T>, i0: usize, i1: usize) -> Extreme
 const LANES: usize = 8;
 
 /// The error for a matrix [`check_symmetric`] refuses: its first non-finite entry, or else its largest
-/// asymmetry.
-fn locate_asymmetry<T: Real>(a: ArrayView2<T>, rel_tol: f64) -> Result<()> {
+/// asymmetry, which exceeds `tolerance` (from the first pass's max|a|).
+fn locate_asymmetry<T: Real>(a: ArrayView2<T>, tolerance: f64) -> Result<()> {
     let n = a.nrows();
-    let mut scale = 0f64;
     let mut worst = (0, 0, 0f64);
     for i in 0..n {
         for j in 0..=i {
@@ -359,21 +358,17 @@ fn locate_asymmetry<T: Real>(a: ArrayView2<T>, rel_tol: f64) -> Result<()> {
                     });
                 }
             }
-            scale = scale.max(x.abs()).max(y.abs());
             if (x - y).abs() > worst.2 {
                 worst = (i, j, (x - y).abs());
             }
         }
     }
-    if worst.2 > rel_tol * scale {
-        return Err(Error::NotSymmetric {
-            i: worst.0,
-            j: worst.1,
-            difference: worst.2,
-            tolerance: rel_tol * scale,
-        });
-    }
-    Ok(())
+    Err(Error::NotSymmetric {
+        i: worst.0,
+        j: worst.1,
+        difference: worst.2,
+        tolerance,
+    })
 }
 
 /// A faer view of an ndarray view, any strides, no copy.
