@@ -1,10 +1,9 @@
-//! The finite-width DEQ's forward pass (SPEC §8): Z = φ(σ_a·ZAᵀ + σ_b·XBᵀ)/√m for n = 10000 samples of the
+//! The finite-width DEQ's forward pass (math §8): Z = φ(σ_a·ZAᵀ + σ_b·XBᵀ)/√m for n = 10000 samples of the
 //! paper's mixture (p = 784) at widths m ∈ {1024, 4096}, Anderson to a residual of 1e-8; throughput in flop/s
 //! (2nm² per iteration plus 2nmp for the injection), next to faer's matrix product on 4096×4096 matrices — this
 //! machine's GEMM peak as the crate reaches it — measured in the same run. `DEQK_FORWARD_N` and
 //! `DEQK_FORWARD_WIDTHS` change the sizes.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{
@@ -30,7 +29,7 @@ fn forward(c: &mut Criterion) {
         .unwrap()
         .sample(7)
         .unwrap();
-    let params = DeqParams::new(Arc::new(parse_activation("relu").unwrap()), 0.2).unwrap();
+    let params = DeqParams::new(parse_activation("relu").unwrap(), 0.2).unwrap();
     let anderson = AndersonParams::new(5, 1.0, 1e-8, 500).unwrap();
 
     let mut group = c.benchmark_group("gemm_peak");

@@ -11,16 +11,13 @@
 //! dsyevd_2stage, dsyevr) limits the dense solvers, since ten samples of each at n = 8000 take most of an hour. With `DEQK_EIG_DATA=DIR` the matrices are also written
 //! to DIR/K<n>.npy for benches/eig_scipy.py. Results: docs/benchmarks.md.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode};
-use deq_kernels::activation::parse_activation;
+use deq_kernels::comparison::benchmark_matrix;
 use deq_kernels::eigen::lanczos::{lanczos, Extreme, LanczosParams};
 use deq_kernels::eigen::slq::{slq, SlqParams};
-use deq_kernels::eigen::{EigenRequest, FaerEigen, SymmetricEigensolver};
-use deq_kernels::kernel::explicit::{mlp_kernels, MlpParams, Which};
-use deq_kernels::rmt::gmm::GaussianMixture;
+use deq_kernels::eigen::{EigenRequest, FaerEigen, Par, SymmetricEigensolver};
 use ndarray::Array2;
 
 fn sizes(var: &str, default: &[usize]) -> Vec<usize> {
@@ -30,19 +27,17 @@ fn sizes(var: &str, default: &[usize]) -> Vec<usize> {
         .unwrap_or_else(|| default.to_vec())
 }
 
+/// The test matrix of `deqk bench-eig` with seed 7, also written to `DEQK_EIG_DATA` when set (feature `io`).
 fn kernel(n: usize) -> Array2<f64> {
-    let (x, _) = GaussianMixture::paper_with_n(n / 2, n)
-        .unwrap()
-        .sample(7)
-        .unwrap();
-    let p = MlpParams::new(Arc::new(parse_activation("relu").unwrap()), 1, 1.0, 0.0).unwrap();
-    let k = mlp_kernels::<f64>(&p, x.view(), Which::CK)
-        .unwrap()
-        .ck
-        .unwrap();
+    let k = benchmark_matrix(n, 7).unwrap();
     if let Ok(dir) = std::env::var("DEQK_EIG_DATA") {
-        let path = std::path::Path::new(&dir).join(format!("K{n}.npy"));
-        deq_kernels::npy::write_matrix(&path, &k, true).unwrap();
+        #[cfg(feature = "io")]
+        {
+            let path = std::path::Path::new(&dir).join(format!("K{n}.npy"));
+            deq_kernels::npy::write_matrix(&path, &k, true).unwrap();
+        }
+        #[cfg(not(feature = "io"))]
+        eprintln!("DEQK_EIG_DATA={dir} needs --features io to write the matrices");
     }
     k
 }
@@ -56,7 +51,7 @@ fn solvers() -> Vec<(&'static str, Box<dyn SymmetricEigensolver<f64>>)> {
     };
     #[allow(unused_mut)]
     let mut v: Vec<(&'static str, Box<dyn SymmetricEigensolver<f64>>)> =
-        vec![("faer", Box::new(FaerEigen))];
+        vec![("faer", Box::new(FaerEigen::default()))];
     #[cfg(feature = "openblas")]
     {
         use deq_kernels::eigen::{LapackDriver, LapackEigen};
@@ -191,7 +186,7 @@ fn tridiagonal_parts(c: &mut Criterion) {
     };
     for n in sizes("DEQK_TRD_SIZES", &[1000, 2000, 4000]) {
         let k = kernel(n);
-        let reduction = tridiagonalize_keeping_q(k.view()).unwrap();
+        let reduction = tridiagonalize_keeping_q(k.view(), Par::Pool).unwrap();
         let t = reduction.tridiagonal.clone();
         let z = faer_tridiagonal(&t.diagonal, &t.off_diagonal, true)
             .1
@@ -202,7 +197,7 @@ fn tridiagonal_parts(c: &mut Criterion) {
         group.warm_up_time(Duration::from_millis(1));
         group.measurement_time(Duration::from_secs(3));
         group.bench_with_input(BenchmarkId::new("reduction", n), &n, |b, _| {
-            b.iter(|| tridiagonalize(k.view()).unwrap())
+            b.iter(|| tridiagonalize(k.view(), Par::Pool).unwrap())
         });
         group.bench_with_input(BenchmarkId::new("root_free_ql", n), &n, |b, _| {
             b.iter(|| tridiagonal_eigenvalues(&t).unwrap())
@@ -210,7 +205,7 @@ fn tridiagonal_parts(c: &mut Criterion) {
         group.bench_with_input(
             BenchmarkId::new("divide_and_conquer_values", n),
             &n,
-            |b, _| b.iter(|| divide_and_conquer::eigenvalues(&t).unwrap()),
+            |b, _| b.iter(|| divide_and_conquer::eigenvalues(&t, Par::Pool).unwrap()),
         );
         group.bench_with_input(BenchmarkId::new("faer_qr", n), &n, |b, _| {
             b.iter(|| faer_tridiagonal(&t.diagonal, &t.off_diagonal, false))
@@ -224,14 +219,14 @@ fn tridiagonal_parts(c: &mut Criterion) {
             b.iter(|| {
                 let mut values = vec![0.0; n];
                 let mut z = faer::Mat::<f64>::zeros(n, n);
-                divide_and_conquer::eigenpairs(&t, &mut values, z.as_mut()).unwrap();
+                divide_and_conquer::eigenpairs(&t, &mut values, z.as_mut(), Par::Pool).unwrap();
                 (values, z)
             })
         });
         group.bench_with_input(BenchmarkId::new("back_transformation", n), &n, |b, _| {
             b.iter(|| {
                 let mut qz = z.clone();
-                reduction.apply_q(qz.as_mut()).unwrap();
+                reduction.apply_q(qz.as_mut(), Par::Pool).unwrap();
                 qz
             })
         });

@@ -1,13 +1,14 @@
-//! Exact CK + NTK of a depth-3 fully connected network (SPEC §4) on the paper's Gaussian mixture with
+//! Exact CK + NTK of a depth-3 fully connected network (math §4) on the paper's Gaussian mixture with
 //! p = 784, f64, for relu, erf, tanh and gelu. Sizes default to n ∈ {1000, 4000, 10000}; set
 //! `DEQK_BENCH_SIZES=1000,4000` to choose. Results and the neural-tangents comparison: docs/benchmarks.md.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode};
 use deq_kernels::activation::parse_activation;
-use deq_kernels::kernel::explicit::{mlp_kernels, MlpParams, Which};
+use deq_kernels::kernel::explicit::{mlp_kernels, MlpParams};
+use deq_kernels::kernel::Kernel;
+use deq_kernels::progress::NoProgress;
 use deq_kernels::rmt::gmm::GaussianMixture;
 
 fn sizes() -> Vec<usize> {
@@ -30,10 +31,12 @@ fn explicit_ck_ntk(c: &mut Criterion) {
         group.warm_up_time(Duration::from_millis(1));
         group.measurement_time(Duration::from_secs(if n >= 10000 { 60 } else { 10 }));
         for name in ["relu", "erf", "tanh", "gelu"] {
-            let params =
-                MlpParams::new(Arc::new(parse_activation(name).unwrap()), 3, 1.0, 0.1).unwrap();
+            let params = MlpParams::new(parse_activation(name).unwrap(), 3, 1.0, 0.1).unwrap();
             group.bench_with_input(BenchmarkId::new(name, n), &n, |b, _| {
-                b.iter(|| mlp_kernels::<f64>(&params, x.view(), Which::BOTH).unwrap())
+                b.iter(|| {
+                    mlp_kernels::<f64, 2>(&params, x.view(), [Kernel::Ck, Kernel::Ntk], &NoProgress)
+                        .unwrap()
+                })
             });
         }
         group.finish();

@@ -1,16 +1,17 @@
-//! Implicit-CK + Implicit-NTK of the DEQ (SPEC §5, σ_a² = 0.2, σ_b² = 0.8, φ centered at τ*) on the paper's
+//! Implicit-CK + Implicit-NTK of the DEQ (math §5, σ_a² = 0.2, σ_b² = 0.8, φ centered at τ*) on the paper's
 //! Gaussian mixture with p = 784, f64, Gram matrix included, for relu and tanh; and the reference outer
 //! iteration Σ ← σ_a²F(Σ) + σ_b²XXᵀ over whole matrices on the same data.
 //!
 //! Sizes: `DEQK_BENCH_SIZES` (default 1000,4000,10000,20000) for the per-entry path,
 //! `DEQK_BENCH_REFERENCE_SIZES` (default 1000,4000) for the outer iteration. Results: docs/benchmarks.md.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode};
 use deq_kernels::activation::parse_activation;
-use deq_kernels::kernel::implicit::{deq_kernels, deq_kernels_reference, DeqParams, ImplicitWhich};
+use deq_kernels::kernel::implicit::{deq_kernels, deq_kernels_reference, DeqParams};
+use deq_kernels::kernel::Kernel;
+use deq_kernels::progress::NoProgress;
 use deq_kernels::rmt::gmm::GaussianMixture;
 
 fn sizes(var: &str, default: &[usize]) -> Vec<usize> {
@@ -24,15 +25,10 @@ const P: usize = 784;
 const ACTIVATIONS: [&str; 2] = ["relu", "tanh"];
 
 fn params(name: &str) -> DeqParams {
-    DeqParams::new(Arc::new(parse_activation(name).unwrap()), 0.2).unwrap()
+    DeqParams::new(parse_activation(name).unwrap(), 0.2).unwrap()
 }
 
 fn implicit_ck_ntk(c: &mut Criterion) {
-    let which = ImplicitWhich {
-        nngp: false,
-        ck: true,
-        ntk: true,
-    };
     for n in sizes("DEQK_BENCH_SIZES", &[1000, 4000, 10000, 20000]) {
         let (x, _) = GaussianMixture::paper_with_n(P, n)
             .unwrap()
@@ -46,7 +42,10 @@ fn implicit_ck_ntk(c: &mut Criterion) {
         for name in ACTIVATIONS {
             let p = params(name);
             group.bench_with_input(BenchmarkId::new(name, n), &n, |b, _| {
-                b.iter(|| deq_kernels::<f64>(&p, x.view(), which).unwrap())
+                b.iter(|| {
+                    deq_kernels::<f64, 2>(&p, x.view(), [Kernel::Ck, Kernel::Ntk], &NoProgress)
+                        .unwrap()
+                })
             });
         }
         group.finish();

@@ -1,9 +1,9 @@
-"""The DEQ Implicit-CK and Implicit-NTK (SPEC §5) the way research code computes them with NumPy: the outer
+"""The DEQ Implicit-CK and Implicit-NTK (math §5) the way research code computes them with NumPy: the outer
 iteration Sigma <- sigma_a2 * F(Sigma) + sigma_b2 * X X^T over whole n x n matrices until it stops moving, then
 G* = F(Sigma*), K* = G* / (1 - sigma_a2 * Fdot(Sigma*)). Same network as benches/implicit_kernels.rs:
 sigma_a2 = 0.2, sigma_b2 = 0.8, phi centered at the fixed-point scale tau*, tau0^2 = ||X||_F^2 / n.
 
-F for relu is the centered arc-cosine kernel (SPEC §3). For tanh (odd: no centering) it is Mehler's series
+F for relu is the centered arc-cosine kernel (math §3). For tanh (odd: no centering) it is Mehler's series
 sum_k a_k(s_i) a_k(s_j) rho^k with per-sample Hermite coefficients from Gauss-Hermite quadrature
 (numpy.polynomial.hermite_e), K terms, by Horner over n x n matrices.
 

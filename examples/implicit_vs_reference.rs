@@ -3,11 +3,12 @@
 //! difference between the two.
 //!
 //! Run: cargo run --release --example implicit_vs_reference -- [n] [activation] [--reference]
-use std::sync::Arc;
 use std::time::Instant;
 
 use deq_kernels::activation::parse_activation;
-use deq_kernels::kernel::implicit::{deq_kernels, deq_kernels_reference, DeqParams, ImplicitWhich};
+use deq_kernels::kernel::implicit::{deq_kernels, deq_kernels_reference, DeqParams};
+use deq_kernels::kernel::Kernel;
+use deq_kernels::progress::NoProgress;
 use deq_kernels::rmt::gmm::GaussianMixture;
 
 /// Peak resident set size of this process in bytes (Linux: ru_maxrss is in KiB).
@@ -27,18 +28,13 @@ fn main() -> deq_kernels::Result<()> {
     let name = args.get(2).map(String::as_str).unwrap_or("relu");
     let reference = args.iter().any(|a| a == "--reference");
     let (x, _) = GaussianMixture::paper_with_n(784, n)?.sample(7)?;
-    let params = DeqParams::new(Arc::new(parse_activation(name)?), 0.2)?;
-    let which = ImplicitWhich {
-        nngp: false,
-        ck: true,
-        ntk: true,
-    };
+    let params = DeqParams::new(parse_activation(name)?, 0.2)?;
     let before = peak_rss_bytes();
     let t = Instant::now();
-    let fast = deq_kernels::<f64>(&params, x.view(), which)?;
+    let ([fast_g, fast_k], r) =
+        deq_kernels::<f64, 2>(&params, x.view(), [Kernel::Ck, Kernel::Ntk], &NoProgress)?;
     let seconds = t.elapsed().as_secs_f64();
     let peak = peak_rss_bytes();
-    let r = &fast.report;
     println!(
         "{name} n={n} p=784: CK+NTK {seconds:.2} s, max residual {:.1e}, mean Newton iterations {:.2}, \
          peak RSS {:.2} GB = {:.2}·n²·8 B (data and process before: {:.2} GB)",
@@ -61,8 +57,8 @@ fn main() -> deq_kernels::Result<()> {
         println!(
             "  outer iteration {t_ref:.2} s ({:.1}× slower); max |ΔG*| {:.1e}, max |ΔK*| {:.1e}",
             t_ref / seconds,
-            diff(fast.ck.as_ref().unwrap(), &g),
-            diff(fast.ntk.as_ref().unwrap(), &k)
+            diff(&fast_g, &g),
+            diff(&fast_k, &k)
         );
     }
     Ok(())

@@ -10,9 +10,8 @@ use std::sync::OnceLock;
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use serde::Serialize;
 
-use crate::npy::write_atomic;
+use crate::output::write_atomic;
 use crate::{Error, Result};
 
 /// Width and height in pixels.
@@ -48,8 +47,11 @@ fn font_available() -> bool {
 }
 
 /// What was written.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct FigureReport {
+    /// The file written.
     pub path: String,
     /// Whether labels and legends were drawn (a font was found).
     pub text: bool,
@@ -70,16 +72,16 @@ fn format_of(path: &Path) -> Result<Format> {
     {
         Some("png") => Ok(Format::Png),
         Some("svg") => Ok(Format::Svg),
-        _ => Err(Error::Io {
-            path: path.display().to_string(),
-            detail: "a figure must be named *.png or *.svg".into(),
+        _ => Err(Error::UnknownName {
+            what: "figure format (the extension of the file name)",
+            name: path.display().to_string(),
+            known: "*.png, *.svg".into(),
         }),
     }
 }
 
 fn draw_error(e: impl std::fmt::Display) -> Error {
-    Error::Backend {
-        backend: "plotters",
+    Error::Figure {
         detail: e.to_string(),
     }
 }
@@ -96,7 +98,9 @@ const COLORS: [RGBColor; 6] = [
 
 /// One spectrum of an overlay: eigenvalues, or the nodes of a quadrature with their weights.
 pub struct SpectrumSeries<'a> {
+    /// The legend's label.
     pub label: &'a str,
+    /// Eigenvalues or quadrature nodes.
     pub values: &'a [f64],
     /// Weights of the values (None: equal).
     pub weights: Option<&'a [f64]>,
@@ -156,7 +160,7 @@ pub fn spectra(
     let hists: Vec<_> = series
         .iter()
         .map(|s| histogram_weighted(s.values, s.weights, bins, Some((lo, hi))))
-        .collect::<Result<_>>()?;
+        .collect::<std::result::Result<_, _>>()?;
     let ymax = hists
         .iter()
         .flat_map(|h| h.density.iter().copied())
@@ -313,10 +317,7 @@ fn write_figure(path: &Path, force: bool, fig: &impl Figure) -> Result<FigureRep
         }
     }
     write_atomic(path, force, |w| {
-        w.write_all(&bytes).map_err(|e| Error::Io {
-            path: path.display().to_string(),
-            detail: e.to_string(),
-        })
+        w.write_all(&bytes).map_err(|e| Error::io(path, e))
     })?;
     Ok(FigureReport {
         path: path.display().to_string(),
@@ -335,7 +336,9 @@ fn encode_png(rgb: &[u8], out: &mut Vec<u8>) -> Result<()> {
 
 /// One curve of a line plot.
 pub struct Curve<'a> {
+    /// The legend's label.
     pub label: &'a str,
+    /// (x, y) points.
     pub points: &'a [(f64, f64)],
     /// Drawn dashed and grey (a reference guide rather than data).
     pub guide: bool,

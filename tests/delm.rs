@@ -1,4 +1,4 @@
-//! The deep equilibrium linear model (SPEC §9): implicit gradients, convergence to the shallow optimum at a
+//! The deep equilibrium linear model (math §9): implicit gradients, convergence to the shallow optimum at a
 //! linear rate (also when the width is below the output dimension and the sample size), the preconditioner
 //! P_t, and bad input.
 

@@ -1,16 +1,17 @@
-//! High-dimensional equivalents (SPEC §4, §6): the coefficient table, limits and identities of the recursions,
+//! High-dimensional equivalents (math §4, §6): the coefficient table, limits and identities of the recursions,
 //! the mixture statistics, the structured spectrum, and the convergence of the exact kernels to their
 //! equivalents as p grows (p = 128 … 2048; a few seconds).
-
-use std::sync::Arc;
 
 use deq_kernels::activation::{parse_activation, ActivationRef, ScaleMoments};
 use deq_kernels::eigen::spectrum::operator_norm_distance;
 use deq_kernels::eigen::{FaerEigen, SymmetricEigensolver};
-use deq_kernels::kernel::explicit::{mlp_kernels, MlpParams, Which};
-use deq_kernels::kernel::implicit::{deq_kernels, DeqParams, ImplicitWhich};
+use deq_kernels::kernel::explicit::{mlp_kernels, FirstLayer, MlpParams};
+use deq_kernels::kernel::implicit::{deq_kernels, DeqParams};
+use deq_kernels::kernel::Kernel;
+use deq_kernels::progress::NoProgress;
 use deq_kernels::rmt::equivalent::{
-    centered_layers, deq_equivalent, explicit_equivalent, Coefficients, FirstLayer, LayerMoments,
+    deq_equivalent, explicit_equivalent, Coefficients, DeqEquivalent, ExplicitEquivalent,
+    LayerMoments,
 };
 use deq_kernels::rmt::gmm::{Covariance, GaussianMixture, MixtureClass};
 use deq_kernels::rmt::matrix::{equivalent_matrix, equivalent_spectrum};
@@ -18,7 +19,33 @@ use deq_kernels::rmt::statistics::MixtureStatistics;
 use ndarray::{Array1, Array2};
 
 fn act(s: &str) -> ActivationRef {
-    Arc::new(parse_activation(s).unwrap())
+    parse_activation(s).unwrap().into()
+}
+
+/// The DEQ's four equations for φ₀ = `a` on data of scale τ₀.
+fn deq_eq(a: &ActivationRef, sa2: f64, sb2: f64, tau0: f64) -> DeqEquivalent {
+    deq_equivalent(&deq(a, sa2, sb2, tau0)).unwrap()
+}
+
+fn deq(a: &ActivationRef, sa2: f64, sb2: f64, tau0: f64) -> DeqParams {
+    DeqParams::with_variances(a.clone(), sa2, sb2)
+        .unwrap()
+        .with_tau0(tau0)
+        .unwrap()
+}
+
+/// The explicit network of `layers`, each centered at its input scale, on data of scale τ₀.
+fn centered_network(layers: &[ActivationRef], tau0: f64, first: FirstLayer) -> MlpParams {
+    MlpParams::unit_variance(layers.to_vec())
+        .unwrap()
+        .centered_at_input_scale()
+        .with_first_layer(first)
+        .with_tau0(tau0)
+        .unwrap()
+}
+
+fn mlp_eq(layers: &[ActivationRef], tau0: f64, first: FirstLayer) -> ExplicitEquivalent {
+    explicit_equivalent(&centered_network(layers, tau0, first)).unwrap()
 }
 
 fn close(got: f64, want: f64, tol: f64, what: &str) {
@@ -27,7 +54,7 @@ fn close(got: f64, want: f64, tol: f64, what: &str) {
 
 #[test]
 fn spec_coefficient_table() {
-    // SPEC §6, τ₀ = 1, σ_b² = 1 − σ_a².
+    // math §6, τ₀ = 1, σ_b² = 1 − σ_a².
     let rows: [(&str, f64, [f64; 14]); 3] = [
         (
             "relu",
@@ -55,7 +82,7 @@ fn spec_coefficient_table() {
         ),
     ];
     for (name, sa2, w) in rows {
-        let e = deq_equivalent(&act(name), sa2, 1.0 - sa2, 1.0).unwrap();
+        let e = deq_eq(&act(name), sa2, 1.0 - sa2, 1.0);
         let m = e.moments;
         let got = [
             e.tau_star, m.g1, m.g2, m.g4, e.alpha[0], e.alpha[1], e.alpha[2], e.alpha[3], e.ck.c1,
@@ -75,13 +102,13 @@ fn spec_coefficient_table() {
         assert!(e.residuals.iter().all(|r| *r < 1e-15), "{:?}", e.residuals);
         assert!(e.tau_solve.residual < 1e-14);
     }
-    let e = deq_equivalent(&act("relu"), 0.2, 0.8, 1.0).unwrap();
+    let e = deq_eq(&act("relu"), 0.2, 0.8, 1.0);
     let (b, k2) = (e.beta.unwrap(), e.kappa2.unwrap());
     close(b[0], 0.221607, 1e-6, "β1");
     close(b[1], 0.037850, 1e-6, "β2");
     close(b[2], 0.080115, 1e-6, "β3");
     close(k2, 0.325138, 1e-6, "κ²");
-    let e = deq_equivalent(&act("tanh"), 0.2, 0.8, 1.0).unwrap();
+    let e = deq_eq(&act("tanh"), 0.2, 0.8, 1.0);
     close(e.beta.unwrap()[0], 0.374742, 1e-6, "tanh β1");
     close(e.kappa2.unwrap(), 0.409995, 1e-6, "tanh κ²");
 }
@@ -89,11 +116,11 @@ fn spec_coefficient_table() {
 #[test]
 fn odd_activations_have_no_quadratic_terms() {
     for name in ["tanh", "erf", "sin", "hardtanh:0.7,1.1"] {
-        let e = deq_equivalent(&act(name), 0.3, 0.7, 1.1).unwrap();
+        let e = deq_eq(&act(name), 0.3, 0.7, 1.1);
         assert_eq!((e.ck.c2, e.ck.c3), (0.0, 0.0), "{name}");
         let b = e.beta.unwrap();
         assert_eq!((b[1], b[2]), (0.0, 0.0), "{name}");
-        let x = explicit_equivalent(&[act(name), act(name)], 0.9, FirstLayer::Trained).unwrap();
+        let x = mlp_eq(&[act(name), act(name)], 0.9, FirstLayer::Trained);
         assert_eq!((x.ck.c2, x.ck.c3), (0.0, 0.0), "{name} explicit");
     }
 }
@@ -104,8 +131,8 @@ fn small_sigma_a_gives_the_one_layer_network_at_input_scale_sigma_b_tau0() {
     // one-layer explicit coefficients for the input σ_bX (whose u and T scale by σ_b²). The error is O(σ_a²).
     for name in ["relu", "tanh", "gelu", "lrelu:1.3,-0.4"] {
         let (sa2, sb2, tau0) = (1e-7, 0.6, 1.2);
-        let d = deq_equivalent(&act(name), sa2, sb2, tau0).unwrap();
-        let x = explicit_equivalent(&[act(name)], sb2.sqrt() * tau0, FirstLayer::Trained).unwrap();
+        let d = deq_eq(&act(name), sa2, sb2, tau0);
+        let x = mlp_eq(&[act(name)], sb2.sqrt() * tau0, FirstLayer::Trained);
         let want = [
             x.ck.c1 * sb2,
             x.ck.c2 * sb2 * sb2,
@@ -140,7 +167,7 @@ fn iterating_the_layer_map_converges_to_the_four_equations() {
             ];
             tau2 = sa2 * m.v + sb2 * tau0 * tau0;
         }
-        let e = deq_equivalent(&a, sa2, sb2, tau0).unwrap();
+        let e = deq_eq(&a, sa2, sb2, tau0);
         close(tau2.sqrt(), e.tau_star, 1e-13, &format!("{name} τ*"));
         for (k, (got, want)) in alpha.iter().zip(e.alpha).enumerate() {
             close(*got, want, 1e-13, &format!("{name} α{}", k + 1));
@@ -154,7 +181,7 @@ fn one_layer_of_the_recursion_is_the_single_layer_formula() {
         let tau0 = 0.9;
         let m = ScaleMoments::compute(&act(name), tau0).unwrap();
         let (g1, g2, g4, d) = (m.m1 * m.m1, m.m2 * m.m2, m.q, m.d.unwrap());
-        let x = explicit_equivalent(&[act(name)], tau0, FirstLayer::Trained).unwrap();
+        let x = mlp_eq(&[act(name)], tau0, FirstLayer::Trained);
         let t02 = tau0 * tau0;
         let want_ck = [g1, 0.25 * g2, 0.5 * g2, m.v - t02 * g1];
         let want_ntk = [
@@ -178,7 +205,7 @@ fn one_layer_of_the_recursion_is_the_single_layer_formula() {
             );
         }
         close(x.alpha[3], 0.5 * g4, 1e-15, "α4");
-        let f = explicit_equivalent(&[act(name)], tau0, FirstLayer::Frozen).unwrap();
+        let f = mlp_eq(&[act(name)], tau0, FirstLayer::Frozen);
         let want_frozen = [g1, 0.25 * g2, 0.5 * g2, m.v - t02 * g1];
         for (k, (got, want)) in f
             .ntk
@@ -283,7 +310,7 @@ fn structured_spectrum_equals_the_dense_one() {
             c0: 0.0,
         },
     ] {
-        let dense = FaerEigen
+        let dense = FaerEigen::default()
             .eigenvalues(equivalent_matrix(x.view(), &stats, &c).unwrap().view())
             .unwrap();
         let s = equivalent_spectrum(x.view(), &stats, &c).unwrap();
@@ -294,11 +321,6 @@ fn structured_spectrum_equals_the_dense_one() {
             close(*a, *b, 1e-11 * norm, "eigenvalue");
         }
     }
-}
-
-/// The exact explicit network of `layers` (each centered at its own input scale, σ_w² = 1, σ_b² = 0).
-fn centered_network(layers: &[ActivationRef], tau0: f64) -> MlpParams {
-    MlpParams::unit_variance(centered_layers(layers.to_vec(), tau0).unwrap()).unwrap()
 }
 
 struct Errors {
@@ -346,50 +368,34 @@ fn assert_converges(name: &str, e: &Errors) {
 #[test]
 fn deq_kernels_converge_to_their_equivalents() {
     let relu = act("relu");
-    let which = ImplicitWhich {
-        nngp: false,
-        ck: true,
-        ntk: true,
-    };
-    let run = |ntk: bool| {
+    let run = |kind: Kernel| {
         errors(|x, tau0| {
             let params = DeqParams::new(relu.clone(), 0.2)
                 .unwrap()
                 .with_tau0(tau0)
                 .unwrap();
-            let k = deq_kernels::<f64>(&params, x.view(), which).unwrap();
-            let e = deq_equivalent(&relu, 0.2, 0.8, tau0).unwrap();
-            if ntk {
-                (k.ntk.unwrap(), e.ntk.unwrap())
-            } else {
-                (k.ck.unwrap(), e.ck)
-            }
+            let ([k], _) = deq_kernels::<f64, 1>(&params, x.view(), [kind], &NoProgress).unwrap();
+            let e = deq_equivalent(&params).unwrap();
+            (k, e.coefficients(kind).unwrap())
         })
     };
-    assert_converges("DEQ CK", &run(false));
-    assert_converges("DEQ NTK", &run(true));
+    assert_converges("DEQ CK", &run(Kernel::Ck));
+    assert_converges("DEQ NTK", &run(Kernel::Ntk));
 }
 
 #[test]
 fn explicit_kernels_converge_to_their_equivalents() {
     for depth in [1, 3] {
         let layers = vec![act("relu"); depth];
-        for ntk in [false, true] {
+        for kind in [Kernel::Ck, Kernel::Ntk] {
             let e = errors(|x, tau0| {
-                let params = centered_network(&layers, tau0);
-                let which = if ntk { Which::NTK } else { Which::CK };
-                let k = mlp_kernels::<f64>(&params, x.view(), which).unwrap();
-                let eq = explicit_equivalent(&layers, tau0, FirstLayer::Trained).unwrap();
-                if ntk {
-                    (k.ntk.unwrap(), eq.ntk.unwrap())
-                } else {
-                    (k.ck.unwrap(), eq.ck)
-                }
+                let params = centered_network(&layers, tau0, FirstLayer::Trained);
+                let ([k], _) =
+                    mlp_kernels::<f64, 1>(&params, x.view(), [kind], &NoProgress).unwrap();
+                let eq = explicit_equivalent(&params).unwrap();
+                (k, eq.coefficients(kind).unwrap())
             });
-            assert_converges(
-                &format!("{depth}-layer {}", if ntk { "NTK" } else { "CK" }),
-                &e,
-            );
+            assert_converges(&format!("{depth}-layer {kind}"), &e);
         }
     }
 }

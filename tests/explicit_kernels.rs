@@ -1,18 +1,24 @@
-//! Exact explicit-network kernels (SPEC §4) against independent computations.
+//! Exact explicit-network kernels (math §4) against independent computations.
 
 mod common;
 
-use std::sync::Arc;
-
 use common::{eigenvalues, gaussian_data, max_abs_diff};
-use deq_kernels::activation::{parse_activation, ActivationRef, Custom};
-use deq_kernels::kernel::explicit::{mlp_kernel_pair, mlp_kernels, DenseLayer, MlpParams, Which};
-use deq_kernels::kernel::{gram_lower, mirror_lower_to_upper};
+use deq_kernels::activation::{parse_activation, ActivationRef, Centered, Custom};
+use deq_kernels::kernel::explicit::{mlp_kernel_pair, mlp_kernels, DenseLayer, MlpParams};
+use deq_kernels::kernel::{gram, Kernel};
+use deq_kernels::progress::NoProgress;
 use deq_kernels::Error;
 use ndarray::{array, Array2};
 
 fn act(s: &str) -> ActivationRef {
-    Arc::new(parse_activation(s).unwrap())
+    parse_activation(s).unwrap().into()
+}
+
+/// The CK and NTK of `params` on `x`.
+fn ck_ntk<T: deq_kernels::Real>(params: &MlpParams, x: &Array2<f64>) -> [Array2<T>; 2] {
+    mlp_kernels::<T, 2>(params, x.view(), [Kernel::Ck, Kernel::Ntk], &NoProgress)
+        .unwrap()
+        .0
 }
 
 /// Every matrix entry equals the pair recursion evaluated with direct dual kernels (closed form or 2-D
@@ -28,16 +34,14 @@ fn check_against_pairs_ck_ntk(params: &MlpParams, x: &Array2<f64>, tol: f64, ntk
         .map(|l| l.activation.name())
         .collect::<Vec<_>>()
         .join("+");
-    let k = mlp_kernels::<f64>(params, x.view(), Which::BOTH).unwrap();
-    let (ck, ntk) = (k.ck.unwrap(), k.ntk.unwrap());
+    let [ck, ntk] = ck_ntk::<f64>(params, x);
     // The same Gram matrix as the library's: near ρ = 1 a derivative kernel with a jump (hard-tanh) has
     // ∂k̇/∂ρ ~ 1/√(1−ρ²), so a last-bit difference in xᵀy would move the NTK by more than the tolerance.
-    let mut g = gram_lower(x.view());
-    mirror_lower_to_upper(&mut g);
+    let g = gram(x.view()).unwrap();
     let n = x.nrows();
     for i in 0..n {
         for j in 0..=i {
-            let (c, t) = mlp_kernel_pair(params, g[[i, i]], g[[j, j]], g[[i, j]]).unwrap();
+            let (_, c, t) = mlp_kernel_pair(params, g[[i, i]], g[[j, j]], g[[i, j]]).unwrap();
             let t = t.unwrap();
             assert!(
                 (ck[[i, j]] - c).abs() <= tol * c.abs().max(1.0),
@@ -96,7 +100,7 @@ fn relu_one_layer_is_the_arccosine_kernel() {
     // Closed form: CK = ‖x‖‖y‖(sin θ + (π−θ)cos θ)/(2π); NTK = CK + xᵀy(π−θ)/(2π).
     let x = gaussian_data(9, 4, 2.0, 3);
     let params = MlpParams::new(act("relu"), 1, 1.0, 0.0).unwrap();
-    let k = mlp_kernels::<f64>(&params, x.view(), Which::BOTH).unwrap();
+    let [kck, kntk] = ck_ntk::<f64>(&params, &x);
     let g = x.dot(&x.t());
     let pi = std::f64::consts::PI;
     for i in 0..9 {
@@ -112,8 +116,8 @@ fn relu_one_layer_is_the_arccosine_kernel() {
             let t = rho.acos();
             let ck = a * b * ((1.0 - rho * rho).sqrt() + (pi - t) * rho) / (2.0 * pi);
             let ntk = ck + g[[i, j]] * (pi - t) / (2.0 * pi);
-            assert!((k.ck.as_ref().unwrap()[[i, j]] - ck).abs() < 1e-12);
-            assert!((k.ntk.as_ref().unwrap()[[i, j]] - ntk).abs() < 1e-12);
+            assert!((kck[[i, j]] - ck).abs() < 1e-12);
+            assert!((kntk[[i, j]] - ntk).abs() < 1e-12);
         }
     }
 }
@@ -124,7 +128,7 @@ fn two_layer_erf_closed_form() {
     let x = array![[0.3, -0.2, 0.9], [1.1, 0.4, -0.5], [-0.7, 0.8, 0.1]];
     let (w2, b2) = (2.0, 0.3);
     let params = MlpParams::new(act("erf"), 2, w2, b2).unwrap();
-    let k = mlp_kernels::<f64>(&params, x.view(), Which::BOTH).unwrap();
+    let [kck, kntk] = ck_ntk::<f64>(&params, &x);
     let g = x.dot(&x.t());
     let pi = std::f64::consts::PI;
     let ek = |a: f64, b: f64, c: f64| {
@@ -144,8 +148,8 @@ fn two_layer_erf_closed_form() {
             let ck = ek(u11, u22, u12);
             let theta2 = u12 + w2 * s12 * kd1;
             let ntk = ck + theta2 * ekd(u11, u22, u12);
-            assert!((k.ck.as_ref().unwrap()[[i, j]] - ck).abs() < 1e-12);
-            assert!((k.ntk.as_ref().unwrap()[[i, j]] - ntk).abs() < 1e-12);
+            assert!((kck[[i, j]] - ck).abs() < 1e-12);
+            assert!((kntk[[i, j]] - ntk).abs() < 1e-12);
         }
     }
 }
@@ -154,21 +158,9 @@ fn two_layer_erf_closed_form() {
 fn per_layer_variances_and_activations() {
     let x = gaussian_data(8, 6, 1.0, 4);
     let layers = vec![
-        DenseLayer {
-            activation: act("lrelu:0.96,0.59"),
-            sigma_w2: 1.0,
-            sigma_b2: 0.0,
-        },
-        DenseLayer {
-            activation: act("tanh"),
-            sigma_w2: 0.7,
-            sigma_b2: 0.2,
-        },
-        DenseLayer {
-            activation: act("gelu"),
-            sigma_w2: 1.8,
-            sigma_b2: 0.05,
-        },
+        DenseLayer::new(act("lrelu:0.96,0.59"), 1.0, 0.0),
+        DenseLayer::new(act("tanh"), 0.7, 0.2),
+        DenseLayer::new(act("gelu"), 1.8, 0.05),
     ];
     check_against_pairs(&MlpParams::from_layers(layers).unwrap(), &x, 1e-11);
 }
@@ -177,13 +169,12 @@ fn per_layer_variances_and_activations() {
 fn f32_output_is_the_rounded_f64() {
     let x = gaussian_data(20, 10, 1.0, 5);
     let params = MlpParams::new(act("tanh"), 3, 1.0, 0.1).unwrap();
-    let a = mlp_kernels::<f64>(&params, x.view(), Which::BOTH).unwrap();
-    let b = mlp_kernels::<f32>(&params, x.view(), Which::BOTH).unwrap();
-    for (x64, x32) in a.ntk.unwrap().iter().zip(b.ntk.unwrap().iter()) {
-        assert_eq!(*x64 as f32, *x32);
-    }
-    for (x64, x32) in a.ck.unwrap().iter().zip(b.ck.unwrap().iter()) {
-        assert_eq!(*x64 as f32, *x32);
+    let a = ck_ntk::<f64>(&params, &x);
+    let b = ck_ntk::<f32>(&params, &x);
+    for (m64, m32) in a.iter().zip(&b) {
+        for (x64, x32) in m64.iter().zip(m32.iter()) {
+            assert_eq!(*x64 as f32, *x32);
+        }
     }
 }
 
@@ -192,8 +183,7 @@ fn kernels_are_symmetric_and_psd() {
     let x = gaussian_data(60, 20, 1.0, 6);
     for name in ["relu", "tanh", "gelu", "erf"] {
         let params = MlpParams::new(act(name), 3, 1.0, 0.1).unwrap();
-        let k = mlp_kernels::<f64>(&params, x.view(), Which::BOTH).unwrap();
-        for m in [k.ck.unwrap(), k.ntk.unwrap()] {
+        for m in ck_ntk::<f64>(&params, &x) {
             assert_eq!(
                 max_abs_diff(&m, &m.t().to_owned()),
                 0.0,
@@ -207,16 +197,58 @@ fn kernels_are_symmetric_and_psd() {
 }
 
 #[test]
-fn only_the_requested_kernel_is_returned() {
-    let x = gaussian_data(5, 3, 1.0, 7);
-    let params = MlpParams::new(act("relu"), 2, 1.0, 0.0).unwrap();
-    let ck = mlp_kernels::<f64>(&params, x.view(), Which::CK).unwrap();
-    assert!(ck.ck.is_some() && ck.ntk.is_none());
-    let both = mlp_kernels::<f64>(&params, x.view(), Which::BOTH).unwrap();
-    assert_eq!(ck.ck.unwrap(), both.ck.unwrap());
-    let ntk = mlp_kernels::<f64>(&params, x.view(), Which::NTK).unwrap();
-    assert!(ntk.ck.is_none());
-    assert_eq!(ntk.ntk.unwrap(), both.ntk.unwrap());
+fn kernels_come_in_the_order_asked_and_each_alone_equals_its_share_of_all() {
+    // Σ_L, K_L and the NTK asked in any order and any subset give the same matrices; Σ_L of one layer is
+    // σ_w²·XXᵀ + σ_b²; a kernel asked twice is refused.
+    let x = gaussian_data(13, 3, 1.0, 7);
+    let params = MlpParams::new(act("relu"), 2, 1.3, 0.2).unwrap();
+    let run = |kinds: &[Kernel]| -> Vec<Array2<f64>> {
+        match kinds {
+            [a] => mlp_kernels::<f64, 1>(&params, x.view(), [*a], &NoProgress)
+                .unwrap()
+                .0
+                .to_vec(),
+            [a, b] => mlp_kernels::<f64, 2>(&params, x.view(), [*a, *b], &NoProgress)
+                .unwrap()
+                .0
+                .to_vec(),
+            [a, b, c] => mlp_kernels::<f64, 3>(&params, x.view(), [*a, *b, *c], &NoProgress)
+                .unwrap()
+                .0
+                .to_vec(),
+            _ => unreachable!(),
+        }
+    };
+    let all = run(&[Kernel::Nngp, Kernel::Ck, Kernel::Ntk]);
+    let index = |k: Kernel| {
+        [Kernel::Nngp, Kernel::Ck, Kernel::Ntk]
+            .iter()
+            .position(|&q| q == k)
+            .unwrap()
+    };
+    for kinds in [
+        vec![Kernel::Ntk, Kernel::Nngp, Kernel::Ck],
+        vec![Kernel::Ck, Kernel::Ntk],
+        vec![Kernel::Ntk, Kernel::Ck],
+        vec![Kernel::Nngp],
+        vec![Kernel::Ck],
+        vec![Kernel::Ntk],
+    ] {
+        for (k, m) in kinds.iter().zip(run(&kinds)) {
+            assert_eq!(m, all[index(*k)], "{k} in {kinds:?}");
+        }
+    }
+    let one = MlpParams::new(act("tanh"), 1, 1.3, 0.2).unwrap();
+    let ([nngp], _) = mlp_kernels::<f64, 1>(&one, x.view(), [Kernel::Nngp], &NoProgress).unwrap();
+    let g = x.dot(&x.t());
+    assert!(nngp
+        .iter()
+        .zip(g.iter())
+        .all(|(s, g)| (s - (1.3 * g + 0.2)).abs() < 1e-14));
+    assert!(matches!(
+        mlp_kernels::<f64, 2>(&params, x.view(), [Kernel::Ck, Kernel::Ck], &NoProgress),
+        Err(Error::InvalidParameter { .. })
+    ));
 }
 
 #[test]
@@ -225,25 +257,24 @@ fn bad_input_is_refused() {
     let mut x = gaussian_data(4, 3, 1.0, 8);
     x[[2, 1]] = f64::NAN;
     assert!(matches!(
-        mlp_kernels::<f64>(&params, x.view(), Which::CK),
+        mlp_kernels::<f64, 1>(&params, x.view(), [Kernel::Ck], &NoProgress),
         Err(Error::NonFinite { .. })
     ));
     let empty = Array2::<f64>::zeros((0, 3));
     assert!(matches!(
-        mlp_kernels::<f64>(&params, empty.view(), Which::CK),
+        mlp_kernels::<f64, 1>(&params, empty.view(), [Kernel::Ck], &NoProgress),
         Err(Error::Shape { .. })
     ));
     assert!(MlpParams::new(act("relu"), 0, 1.0, 0.0).is_err());
     assert!(MlpParams::new(act("relu"), 2, -1.0, 0.0).is_err());
     assert!(MlpParams::new(act("relu"), 2, 1.0, f64::NAN).is_err());
-    let no_derivative: ActivationRef = Arc::new(Custom::new("cube", |x| x * x * x));
-    let params = MlpParams::new(no_derivative, 1, 1.0, 0.0).unwrap();
+    let params = MlpParams::new(Custom::new("cube", |x| x * x * x), 1, 1.0, 0.0).unwrap();
     let x = gaussian_data(4, 3, 1.0, 9);
     assert!(matches!(
-        mlp_kernels::<f64>(&params, x.view(), Which::NTK),
+        mlp_kernels::<f64, 1>(&params, x.view(), [Kernel::Ntk], &NoProgress),
         Err(Error::Undefined { .. })
     ));
-    assert!(mlp_kernels::<f64>(&params, x.view(), Which::CK).is_ok());
+    assert!(mlp_kernels::<f64, 1>(&params, x.view(), [Kernel::Ck], &NoProgress).is_ok());
 }
 
 #[test]
@@ -279,14 +310,8 @@ fn vectorized_closed_forms_match_pairs() {
         (act("lrelu:1.3,-0.4"), 1e-8),
         (act("leaky_relu:0.1"), 1e-8),
         (act("erf"), 1e-12),
-        (
-            Arc::new(deq_kernels::activation::Centered::new(relu, 0.37)),
-            1e-8,
-        ),
-        (
-            Arc::new(deq_kernels::activation::Centered::new(erf, -0.2)),
-            1e-12,
-        ),
+        (Centered::new(relu, 0.37).into(), 1e-8),
+        (Centered::new(erf, -0.2).into(), 1e-12),
     ];
     for (a, ntk_tol) in acts {
         for (w2, b2) in [(1.0, 0.0), (1.7, 0.2)] {

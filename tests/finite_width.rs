@@ -1,26 +1,22 @@
-//! Finite-width networks against their infinite-width kernels (SPEC §8).
+//! Finite-width networks against their infinite-width kernels (math §8).
 
-use std::sync::Arc;
-
-use deq_kernels::activation::{parse_activation, ActivationRef};
+use deq_kernels::activation::{ActivationRef, Builtin};
 use deq_kernels::eigen::spectrum::operator_norm_distance;
 use deq_kernels::eigen::{FaerEigen, SymmetricEigensolver};
-use deq_kernels::kernel::explicit::{mlp_kernels, MlpParams, Which};
-use deq_kernels::kernel::implicit::{deq_kernels, DeqParams, ImplicitWhich};
-use deq_kernels::kernel::NoProgress;
-use deq_kernels::network::empirical::{
-    deq_empirical, mlp_empirical, EmpiricalKind, EmpiricalParams,
-};
+use deq_kernels::kernel::explicit::{mlp_kernels, FirstLayer, MlpParams};
+use deq_kernels::kernel::implicit::{deq_kernels, DeqParams};
+use deq_kernels::kernel::Kernel;
+use deq_kernels::network::empirical::{deq_empirical, mlp_empirical, EmpiricalParams};
 use deq_kernels::network::features::RidgeReadout;
 use deq_kernels::network::{DeqNetwork, Weights};
-use deq_kernels::rmt::equivalent::centered_layers;
+use deq_kernels::progress::NoProgress;
 use deq_kernels::rmt::gmm::GaussianMixture;
 use deq_kernels::solve::AndersonParams;
 use deq_kernels::Error;
 use ndarray::Array2;
 
 fn relu() -> ActivationRef {
-    Arc::new(parse_activation("relu").unwrap())
+    Builtin::Relu.into()
 }
 
 fn data(p: usize) -> Array2<f64> {
@@ -28,16 +24,17 @@ fn data(p: usize) -> Array2<f64> {
 }
 
 fn exact_deq(x: &Array2<f64>) -> (Array2<f64>, Array2<f64>) {
-    let which = ImplicitWhich {
-        nngp: false,
-        ck: true,
-        ntk: true,
-    };
-    let k = deq_kernels::<f64>(&DeqParams::new(relu(), 0.2).unwrap(), x.view(), which).unwrap();
-    (k.ck.unwrap(), k.ntk.unwrap())
+    let ([g, k], _) = deq_kernels::<f64, 2>(
+        &DeqParams::new(relu(), 0.2).unwrap(),
+        x.view(),
+        [Kernel::Ck, Kernel::Ntk],
+        &NoProgress,
+    )
+    .unwrap();
+    (g, k)
 }
 
-fn empirical(x: &Array2<f64>, kind: EmpiricalKind, emp: &EmpiricalParams) -> Array2<f64> {
+fn empirical(x: &Array2<f64>, kind: Kernel, emp: &EmpiricalParams) -> Array2<f64> {
     deq_empirical::<f64>(
         &DeqParams::new(relu(), 0.2).unwrap(),
         x.view(),
@@ -46,7 +43,7 @@ fn empirical(x: &Array2<f64>, kind: EmpiricalKind, emp: &EmpiricalParams) -> Arr
         &NoProgress,
     )
     .unwrap()
-    .matrix
+    .0
 }
 
 /// The least-squares slope of log(error) against log(width).
@@ -64,11 +61,11 @@ fn loglog_slope(points: &[(f64, f64)]) -> f64 {
 
 #[test]
 fn deq_kernels_converge_like_one_over_root_width() {
-    // SPEC §8: 1.12, 0.49, 0.33 for m = 500, 2000, 4000 at p = 256 (a log-log slope of −0.59 over that range;
+    // math §8: 1.12, 0.49, 0.33 for m = 500, 2000, 4000 at p = 256 (a log-log slope of −0.59 over that range;
     // the O(1/m) bias steepens it at small m). Here p = 128, 4 draws, m = 500 … 4000.
     let x = data(128);
     let (g, k) = exact_deq(&x);
-    for (kind, exact) in [(EmpiricalKind::Ck, &g), (EmpiricalKind::Ntk, &k)] {
+    for (kind, exact) in [(Kernel::Ck, &g), (Kernel::Ntk, &k)] {
         let errors: Vec<(f64, f64)> = [500, 1000, 2000, 4000]
             .iter()
             .map(|&m| {
@@ -79,10 +76,10 @@ fn deq_kernels_converge_like_one_over_root_width() {
             })
             .collect();
         let slope = loglog_slope(&errors);
-        eprintln!("{kind:?}: {errors:?}, slope {slope:.2}");
+        eprintln!("{kind}: {errors:?}, slope {slope:.2}");
         assert!(
             (-0.8..=-0.4).contains(&slope),
-            "{kind:?}: slope {slope} from {errors:?}"
+            "{kind}: slope {slope} from {errors:?}"
         );
     }
 }
@@ -117,7 +114,7 @@ fn width_first_or_depth_first_reach_the_same_limit() {
         if let Some(it) = it {
             emp = emp.unrolled(it);
         }
-        operator_norm_distance(empirical(&x, EmpiricalKind::Ck, &emp).view(), g.view()).unwrap()
+        operator_norm_distance(empirical(&x, Kernel::Ck, &emp).view(), g.view()).unwrap()
     };
     let (fp_small, fp_large) = (deep(200, None), deep(1600, None));
     // … and so does a deep unrolled network as its width grows (depth 30: within 0.2^30 of the fixed point).
@@ -133,8 +130,8 @@ fn empirical_nngp_is_positive_definite_when_wider_than_the_sample() {
     let n = x.nrows();
     for m in [2 * n, 8 * n] {
         let emp = EmpiricalParams::new(m, 1).unwrap();
-        let k = empirical(&x, EmpiricalKind::Ck, &emp);
-        let w = FaerEigen.eigenvalues(k.view()).unwrap();
+        let k = empirical(&x, Kernel::Ck, &emp);
+        let w = FaerEigen::default().eigenvalues(k.view()).unwrap();
         assert!(w[0] > 1e-6 * w[n - 1], "m = {m}: λ_min {}", w[0]);
     }
 }
@@ -171,7 +168,7 @@ fn weight_distributions_share_the_limit() {
                 .with_weights(w)
                 .unwrap()
                 .with_seed(4);
-            operator_norm_distance(empirical(&x, EmpiricalKind::Ck, &emp).view(), g.view()).unwrap()
+            operator_norm_distance(empirical(&x, Kernel::Ck, &emp).view(), g.view()).unwrap()
         };
         let (e1, e2) = (err(400), err(3200));
         eprintln!("{w:?}: m = 400 → {e1:.3}, m = 3200 → {e2:.3}");
@@ -183,29 +180,24 @@ fn weight_distributions_share_the_limit() {
 #[test]
 fn mlp_empirical_kernels_converge_to_the_exact_ones() {
     let x = data(96);
-    let tau0 = (x.iter().map(|v| v * v).sum::<f64>() / x.nrows() as f64).sqrt();
-    let layers = centered_layers(vec![relu(), relu()], tau0).unwrap();
-    for frozen in [false, true] {
-        let mut p = MlpParams::unit_variance(layers.clone()).unwrap();
-        if frozen {
-            p = p.with_frozen_first_layer();
-        }
-        let exact = mlp_kernels::<f64>(&p, x.view(), Which::BOTH).unwrap();
-        for (kind, want) in [
-            (EmpiricalKind::Ck, exact.ck.as_ref().unwrap()),
-            (EmpiricalKind::Ntk, exact.ntk.as_ref().unwrap()),
-        ] {
+    for first in [FirstLayer::Trained, FirstLayer::Frozen] {
+        let p = MlpParams::unit_variance([relu(), relu()])
+            .unwrap()
+            .centered_at_input_scale()
+            .with_first_layer(first);
+        let ([ck, ntk], _) =
+            mlp_kernels::<f64, 2>(&p, x.view(), [Kernel::Ck, Kernel::Ntk], &NoProgress).unwrap();
+        for (kind, want) in [(Kernel::Ck, &ck), (Kernel::Ntk, &ntk)] {
             let err = |m: usize| {
                 let emp = EmpiricalParams::new(m, 4).unwrap().with_seed(2);
-                let k = mlp_empirical::<f64>(&layers, x.view(), kind, frozen, &emp, &NoProgress)
-                    .unwrap();
-                operator_norm_distance(k.matrix.view(), want.view()).unwrap()
+                let (k, _) = mlp_empirical::<f64>(&p, x.view(), kind, &emp, &NoProgress).unwrap();
+                operator_norm_distance(k.view(), want.view()).unwrap()
             };
             let (e1, e4) = (err(200), err(800));
-            eprintln!("mlp {kind:?} frozen {frozen}: {e1:.3} → {e4:.3}");
+            eprintln!("mlp {kind} {first:?}: {e1:.3} → {e4:.3}");
             assert!(
                 e4 / e1 > 0.3 && e4 / e1 < 0.7,
-                "{kind:?} frozen {frozen}: {e1} → {e4}"
+                "{kind} {first:?}: {e1} → {e4}"
             );
         }
     }
@@ -233,9 +225,7 @@ fn ridge_readout_separates_the_mixture() {
 fn forward_pass_outside_the_contraction_region_is_an_error() {
     let x = data(32);
     // Uncentered ReLU with σ_a² = 6: ‖A‖/√m → 2, Lip(φ)σ_a·2 ≈ 4.9 > 1, and the iteration blows up.
-    let params = DeqParams::new(relu(), 6.0)
-        .unwrap()
-        .with_sigma_b2(0.5)
+    let params = DeqParams::with_variances(relu(), 6.0, 0.5)
         .unwrap()
         .with_centering(deq_kernels::kernel::implicit::Centering::None);
     let net = DeqNetwork::sample(&params, x.view(), 200, Weights::Gaussian, 0).unwrap();

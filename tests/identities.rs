@@ -1,16 +1,16 @@
-//! Property tests of the Gaussian calculus (SPEC §2–3): each identity checks one computation against an
+//! Property tests of the Gaussian calculus (math §2–3): each identity checks one computation against an
 //! independent one.
 
 mod common;
-
-use std::sync::Arc;
 
 use deq_kernels::activation::gauss::expect;
 use deq_kernels::activation::{
     dual_kernel, dual_kernel_derivative, hermite_coefficients, hermite_coefficients_derivative,
     parse_activation, Activation, Builtin, Centered, Cov2, Custom, ScaleMoments,
 };
-use deq_kernels::kernel::explicit::{mlp_kernels, MlpParams, Which};
+use deq_kernels::kernel::explicit::{mlp_kernels, MlpParams};
+use deq_kernels::kernel::Kernel;
+use deq_kernels::progress::NoProgress;
 use deq_kernels::Error;
 use proptest::prelude::*;
 
@@ -182,7 +182,7 @@ proptest! {
         }
     }
 
-    /// a₀ = m₀, a₁ = τm₁, a₂ = τ²m₂/√2 (SPEC §2).
+    /// a₀ = m₀, a₁ = τm₁, a₂ = τ²m₂/√2 (math §2).
     #[test]
     fn low_hermite_coefficients_are_moments(idx in 0usize..8, tau in 0.2f64..2.5) {
         let act = parse_activation(SMOOTH[idx]).unwrap();
@@ -202,9 +202,9 @@ proptest! {
     fn kernel_matrices_symmetric_psd(idx in 0usize..6, depth in 1usize..4, w2 in 0.3f64..2.0, b2 in 0.0f64..0.5, seed in 0u64..1000) {
         let names = ["relu", "tanh", "erf", "gelu", "lrelu:1.3,-0.4", "softplus"];
         let x = common::gaussian_data(24, 10, 1.0, seed);
-        let params = MlpParams::new(Arc::new(parse_activation(names[idx]).unwrap()), depth, w2, b2).unwrap();
-        let k = mlp_kernels::<f64>(&params, x.view(), Which::BOTH).unwrap();
-        for m in [k.ck.unwrap(), k.ntk.unwrap()] {
+        let params = MlpParams::new(parse_activation(names[idx]).unwrap(), depth, w2, b2).unwrap();
+        let (k, _) = mlp_kernels::<f64, 2>(&params, x.view(), [Kernel::Ck, Kernel::Ntk], &NoProgress).unwrap();
+        for m in k {
             for i in 0..24 {
                 for j in 0..i {
                     prop_assert_eq!(m[[i, j]], m[[j, i]]);

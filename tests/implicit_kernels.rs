@@ -1,31 +1,32 @@
-//! DEQ and Feng–Kolter kernels (SPEC §5) against reference values and independent computations.
+//! DEQ and Feng–Kolter kernels (math §5) against reference values and independent computations.
 
 mod common;
-
-use std::sync::Arc;
 
 use common::{eigenvalues, gaussian_data};
 use deq_kernels::activation::{parse_activation, ActivationRef, Centered, Custom, ScaleMoments};
 use deq_kernels::kernel::implicit::{
     deq_kernels, deq_kernels_reference, fk_kernels, tau_star, DeqParams, FengKolterParams,
-    ImplicitWhich,
+    ImplicitReport,
 };
-use deq_kernels::Error;
+use deq_kernels::kernel::Kernel;
+use deq_kernels::progress::NoProgress;
+use deq_kernels::{Error, Result};
 use ndarray::{array, Array2};
 
 fn act(s: &str) -> ActivationRef {
-    Arc::new(parse_activation(s).unwrap())
+    parse_activation(s).unwrap().into()
 }
 
-const ALL: ImplicitWhich = ImplicitWhich {
-    nngp: true,
-    ck: true,
-    ntk: true,
-};
+const ALL: [Kernel; 3] = [Kernel::Nngp, Kernel::Ck, Kernel::Ntk];
+
+/// [Σ*, G*, K*] of the DEQ and the report.
+fn deq_all(p: &DeqParams, x: &Array2<f64>) -> Result<([Array2<f64>; 3], ImplicitReport)> {
+    deq_kernels::<f64, 3>(p, x.view(), ALL, &NoProgress)
+}
 
 #[test]
 fn tau_star_and_centering_constants() {
-    // SPEC §5, τ₀ = 1, σ_b² = 1 − σ_a².
+    // math §5, τ₀ = 1, σ_b² = 1 − σ_a².
     for (s, tau, c) in [
         (0.1, 0.965276, 0.385090),
         (0.2, 0.926566, 0.369646),
@@ -51,7 +52,7 @@ fn tau_star_and_centering_constants() {
 fn feng_kolter_reference_table() {
     // σ(x) = √2·max(0, x), unit vectors, xᵀy without /d (input_dim = 1).
     let sqrt2 = 2f64.sqrt();
-    let relu2: ActivationRef = Arc::new(parse_activation(&format!("lrelu:{sqrt2},0")).unwrap());
+    let relu2 = act(&format!("lrelu:{sqrt2},0"));
     for ((w, u, b), xy, (sigma, sigma_dot, theta, theta_xx)) in [
         ((0.5, 0.4, 0.1), 0.3, (0.536938, 0.340210, 0.813801, 2.0)),
         ((0.8, 0.15, 0.05), 0.3, (0.687824, 0.593147, 1.690597, 5.0)),
@@ -62,9 +63,12 @@ fn feng_kolter_reference_table() {
         ),
     ] {
         let x = array![[1.0, 0.0], [xy, (1.0f64 - xy * xy).sqrt()]];
-        let p = FengKolterParams::new(relu2.clone(), w, u, b).unwrap();
-        let k = fk_kernels::<f64>(&p, x.view(), 1.0, ALL).unwrap();
-        let (s, t) = (k.nngp.unwrap(), k.ntk.unwrap());
+        let p = FengKolterParams::new(relu2.clone(), w, u, b)
+            .unwrap()
+            .with_input_dim(1.0)
+            .unwrap();
+        let ([s, t], report) =
+            fk_kernels::<f64, 2>(&p, x.view(), [Kernel::Nngp, Kernel::Ntk], &NoProgress).unwrap();
         assert!((s[[0, 1]] - sigma).abs() < 5e-7, "Σ* {}", s[[0, 1]]);
         assert!((t[[0, 1]] - theta).abs() < 5e-7, "Θ* {}", t[[0, 1]]);
         assert!((1.0 - s[[0, 1]] / t[[0, 1]] - sigma_dot).abs() < 5e-7, "Σ̇*");
@@ -73,32 +77,32 @@ fn feng_kolter_reference_table() {
             "Θ*(x,x) {}",
             t[[0, 0]]
         );
-        assert!(k.report.max_residual < 1e-12);
+        assert!(report.max_residual < 1e-12);
     }
 }
 
 #[test]
 fn strict_positivity_with_rank_deficient_inputs() {
-    // SPEC §5: 30 random unit vectors in d = 10 (rank 10 < 30), Feng–Kolter ReLU (0.5, 0.4, 0.1).
+    // math §5: 30 random unit vectors in d = 10 (rank 10 < 30), Feng–Kolter ReLU (0.5, 0.4, 0.1).
     let mut x = gaussian_data(30, 10, 1.0, 31);
     for mut r in x.rows_mut() {
         let norm = r.dot(&r).sqrt();
         r /= norm;
     }
-    let relu2: ActivationRef =
-        Arc::new(parse_activation(&format!("lrelu:{},0", 2f64.sqrt())).unwrap());
-    let p = FengKolterParams::new(relu2, 0.5, 0.4, 0.1).unwrap();
-    let k = fk_kernels::<f64>(&p, x.view(), 1.0, ALL).unwrap();
+    let relu2 = act(&format!("lrelu:{},0", 2f64.sqrt()));
+    let p = FengKolterParams::new(relu2, 0.5, 0.4, 0.1)
+        .unwrap()
+        .with_input_dim(1.0)
+        .unwrap();
+    let ([sigma, theta], _) =
+        fk_kernels::<f64, 2>(&p, x.view(), [Kernel::Nngp, Kernel::Ntk], &NoProgress).unwrap();
     let gram_min = eigenvalues(&x.dot(&x.t()))[0];
     assert!(
         gram_min.abs() < 1e-12,
         "the Gram matrix is rank-deficient ({gram_min})"
     );
-    let (ls, lt) = (
-        eigenvalues(&k.nngp.unwrap())[0],
-        eigenvalues(&k.ntk.unwrap())[0],
-    );
-    // SPEC quotes ≈ 0.018 and ≈ 0.32 for its draw; ours must be of that order and far above rounding.
+    let (ls, lt) = (eigenvalues(&sigma)[0], eigenvalues(&theta)[0]);
+    // docs/math.md quotes ≈ 0.018 and ≈ 0.32 for its draw; ours must be of that order and far above rounding.
     assert!(ls > 5e-3 && ls < 0.1, "λ_min(Σ*) = {ls}");
     assert!(lt > 0.1 && lt < 1.0, "λ_min(Θ*) = {lt}");
 }
@@ -115,34 +119,28 @@ fn relative_max_diff(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
 #[test]
 fn fast_path_equals_the_outer_iteration() {
     let x = gaussian_data(12, 9, 1.0, 41);
-    let softsign: ActivationRef = Arc::new(
-        Custom::new("softsign", |x: f64| x / (1.0 + x.abs()))
-            .with_derivative(|x: f64| 1.0 / (1.0 + x.abs()).powi(2))
-            .with_kinks(&[0.0]),
-    );
+    let softsign: ActivationRef = Custom::new("softsign", |x: f64| x / (1.0 + x.abs()))
+        .with_derivative(|x: f64| 1.0 / (1.0 + x.abs()).powi(2))
+        .with_kinks(&[0.0])
+        .into();
     for a in [act("relu"), act("tanh"), act("erf"), act("gelu"), softsign] {
         let p = DeqParams::new(a.clone(), 0.2).unwrap();
-        let fast = deq_kernels::<f64>(&p, x.view(), ALL).unwrap();
+        let (fast, report) = deq_all(&p, &x).unwrap();
         let (sigma, g, k) = deq_kernels_reference(&p, x.view(), 1e-15).unwrap();
         let name = a.name();
+        for (got, want, what) in [
+            (&fast[0], &sigma, "Σ*"),
+            (&fast[1], &g, "G*"),
+            (&fast[2], &k, "K*"),
+        ] {
+            assert!(relative_max_diff(got, want) < 1e-10, "{name} {what}");
+        }
         assert!(
-            relative_max_diff(fast.nngp.as_ref().unwrap(), &sigma) < 1e-10,
-            "{name} Σ*"
-        );
-        assert!(
-            relative_max_diff(fast.ck.as_ref().unwrap(), &g) < 1e-10,
-            "{name} G*"
-        );
-        assert!(
-            relative_max_diff(fast.ntk.as_ref().unwrap(), &k) < 1e-10,
-            "{name} K*"
-        );
-        assert!(
-            fast.report.max_residual <= 1e-12,
+            report.max_residual <= 1e-12,
             "{name}: residual {}",
-            fast.report.max_residual
+            report.max_residual
         );
-        for m in [fast.nngp.unwrap(), fast.ck.unwrap(), fast.ntk.unwrap()] {
+        for m in fast {
             assert_eq!(m, m.t().to_owned(), "{name}: not symmetric");
             let ev = eigenvalues(&m);
             assert!(ev[0] > -1e-12 * ev[11], "{name}: λ_min {}", ev[0]);
@@ -165,12 +163,9 @@ fn unrolled_matches(name: &str, n: usize, layers: usize, sa: f64, sb: f64) {
     use deq_kernels::activation::{dual_kernel, dual_kernel_derivative, Cov2};
     let x = gaussian_data(n, 5, 1.0, 51);
     let base = act(name);
-    let p = DeqParams::new(base.clone(), sa)
-        .unwrap()
-        .with_sigma_b2(sb)
-        .unwrap();
-    let fast = deq_kernels::<f64>(&p, x.view(), ALL).unwrap();
-    let phi = Centered::new(base, fast.report.centering);
+    let p = DeqParams::with_variances(base.clone(), sa, sb).unwrap();
+    let ([_, fast_g, fast_k], report) = deq_all(&p, &x).unwrap();
+    let phi = Centered::new(base, report.centering);
     let gram = x.dot(&x.t());
     let (mut g, mut theta) = (Array2::<f64>::zeros((n, n)), Array2::<f64>::zeros((n, n)));
     for _ in 0..layers {
@@ -188,26 +183,18 @@ fn unrolled_matches(name: &str, n: usize, layers: usize, sa: f64, sb: f64) {
         g = gn;
         theta = tn;
     }
-    assert!(
-        relative_max_diff(fast.ck.as_ref().unwrap(), &g) < 1e-11,
-        "{name} G*"
-    );
-    assert!(
-        relative_max_diff(fast.ntk.as_ref().unwrap(), &theta) < 1e-11,
-        "{name} K*"
-    );
+    assert!(relative_max_diff(&fast_g, &g) < 1e-11, "{name} G*");
+    assert!(relative_max_diff(&fast_k, &theta) < 1e-11, "{name} K*");
 }
 
 #[test]
 fn outside_the_contraction_region_is_an_error() {
     let x = gaussian_data(6, 4, 1.0, 61);
     // Uncentered ReLU: the diagonal map Σ ← σ_a²Σ/2 + σ_b²‖x‖² expands for σ_a² > 2.
-    let p = DeqParams::new(act("relu"), 2.5)
-        .unwrap()
-        .with_sigma_b2(0.5)
+    let p = DeqParams::with_variances(act("relu"), 2.5, 0.5)
         .unwrap()
         .with_centering(deq_kernels::kernel::implicit::Centering::None);
-    match deq_kernels::<f64>(&p, x.view(), ALL) {
+    match deq_all(&p, &x) {
         Err(Error::OutsideContraction {
             factor, max_safe, ..
         }) => {
@@ -226,18 +213,23 @@ fn bad_data_is_refused() {
     let p = DeqParams::new(act("relu"), 0.2).unwrap();
     let mut x = gaussian_data(5, 3, 1.0, 71);
     x[[1, 2]] = f64::INFINITY;
-    assert!(matches!(
-        deq_kernels::<f64>(&p, x.view(), ALL),
-        Err(Error::NonFinite { .. })
-    ));
+    assert!(matches!(deq_all(&p, &x), Err(Error::NonFinite { .. })));
     let empty = Array2::<f64>::zeros((0, 4));
-    assert!(matches!(
-        deq_kernels::<f64>(&p, empty.view(), ALL),
-        Err(Error::Shape { .. })
-    ));
+    assert!(matches!(deq_all(&p, &empty), Err(Error::Shape { .. })));
     assert!(DeqParams::new(act("relu"), -0.1).is_err());
     assert!(DeqParams::new(act("relu"), 0.2)
         .unwrap()
         .with_sigma_b2(-1.0)
         .is_err());
+    // σ_a² ≥ 1 leaves no default σ_b² = 1 − σ_a²: refused, not silently σ_b² = 0.
+    for sa in [1.0, 1.5] {
+        assert!(matches!(
+            DeqParams::new(act("relu"), sa),
+            Err(Error::InvalidParameter {
+                name: "sigma_a2",
+                ..
+            })
+        ));
+        assert!(DeqParams::with_variances(act("relu"), sa, 0.3).is_ok());
+    }
 }

@@ -5,15 +5,14 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use common::{gaussian_data, SplitMix};
 use deq_kernels::activation::{
     dual_kernel, dual_kernel_derivative, parse_activation, ActivationRef, Centered, Cov2, Custom,
 };
-use deq_kernels::kernel::explicit::{mlp_kernel_pair, mlp_kernels, MlpParams, Which};
-use deq_kernels::kernel::implicit::{deq_kernels, DeqParams, ImplicitWhich};
-use deq_kernels::kernel::{gram_lower, mirror_lower_to_upper};
+use deq_kernels::kernel::explicit::{mlp_kernel_pair, mlp_kernels, MlpParams};
+use deq_kernels::kernel::implicit::{deq_kernels, DeqParams};
+use deq_kernels::kernel::{gram, Kernel};
+use deq_kernels::progress::NoProgress;
 use ndarray::Array2;
 
 /// n samples with squared norms spread over [0.2, 3] (so the fitted interval is wide), plus a near-copy and
@@ -47,30 +46,29 @@ fn pairs(n: usize, count: usize, seed: u64) -> Vec<(usize, usize)> {
 }
 
 fn softsign() -> ActivationRef {
-    Arc::new(
-        Custom::new("softsign", |x: f64| x / (1.0 + x.abs()))
-            .with_derivative(|x: f64| 1.0 / (1.0 + x.abs()).powi(2))
-            .with_kinks(&[0.0]),
-    )
+    Custom::new("softsign", |x: f64| x / (1.0 + x.abs()))
+        .with_derivative(|x: f64| 1.0 / (1.0 + x.abs()).powi(2))
+        .with_kinks(&[0.0])
+        .into()
 }
 
 #[test]
 fn explicit_kernels_with_fitted_tables_equal_direct_pairs() {
     let n = 400;
     let x = spread_data(n, 30, 5);
-    let mut g = gram_lower(x.view());
-    mirror_lower_to_upper(&mut g);
+    let g = gram(x.view()).unwrap();
     let mut acts: Vec<ActivationRef> = ["tanh", "gelu", "softplus", "sigmoid", "elu:0.8", "sin"]
         .iter()
-        .map(|s| Arc::new(parse_activation(s).unwrap()) as ActivationRef)
+        .map(|s| parse_activation(s).unwrap().into())
         .collect();
     acts.push(softsign());
     for act in acts {
         let params = MlpParams::new(act.clone(), 2, 1.3, 0.1).unwrap();
-        let k = mlp_kernels::<f64>(&params, x.view(), Which::BOTH).unwrap();
-        let (ck, ntk) = (k.ck.unwrap(), k.ntk.unwrap());
+        let ([ck, ntk], _) =
+            mlp_kernels::<f64, 2>(&params, x.view(), [Kernel::Ck, Kernel::Ntk], &NoProgress)
+                .unwrap();
         for (i, j) in pairs(n, 40, 9) {
-            let (c, t) = mlp_kernel_pair(&params, g[[i, i]], g[[j, j]], g[[i, j]]).unwrap();
+            let (_, c, t) = mlp_kernel_pair(&params, g[[i, i]], g[[j, j]], g[[i, j]]).unwrap();
             let t = t.unwrap();
             assert!(
                 (ck[[i, j]] - c).abs() <= 1e-11 * c.abs().max(1.0),
@@ -130,25 +128,21 @@ fn entry_by_iteration(act: &ActivationRef, a: f64, b: [f64; 3]) -> (f64, f64, f6
 fn implicit_kernels_with_fitted_diagonal_equal_per_entry_iteration() {
     let n = 300;
     let x = spread_data(n, 20, 15);
-    let mut g = gram_lower(x.view());
-    mirror_lower_to_upper(&mut g);
-    let which = ImplicitWhich {
-        nngp: true,
-        ck: true,
-        ntk: true,
-    };
+    let g = gram(x.view()).unwrap();
     for (name, act) in [
-        (
-            "tanh",
-            Arc::new(parse_activation("tanh").unwrap()) as ActivationRef,
-        ),
+        ("tanh", parse_activation("tanh").unwrap().into()),
         ("softsign", softsign()),
     ] {
         let (sa2, sb2) = (0.3, 0.7);
         let params = DeqParams::new(act.clone(), sa2).unwrap();
-        let k = deq_kernels::<f64>(&params, x.view(), which).unwrap();
-        let phi: ActivationRef = Arc::new(Centered::new(act, k.report.centering));
-        let (s, ck, ntk) = (k.nngp.unwrap(), k.ck.unwrap(), k.ntk.unwrap());
+        let ([s, ck, ntk], report) = deq_kernels::<f64, 3>(
+            &params,
+            x.view(),
+            [Kernel::Nngp, Kernel::Ck, Kernel::Ntk],
+            &NoProgress,
+        )
+        .unwrap();
+        let phi: ActivationRef = Centered::new(act, report.centering).into();
         for (i, j) in pairs(n, 12, 21) {
             let (y, f, fd) = entry_by_iteration(
                 &phi,

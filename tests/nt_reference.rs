@@ -1,10 +1,10 @@
 //! Agreement with neural-tangents 0.6.5 (`benches/nt_reference.py` wrote `tests/data/nt_reference.json`):
 //! the same depth-3 network, inputs with correlations ±1 included.
 
-use std::sync::Arc;
-
 use deq_kernels::activation::parse_activation;
-use deq_kernels::kernel::explicit::{mlp_kernels, MlpParams, Which};
+use deq_kernels::kernel::explicit::{mlp_kernels, MlpParams};
+use deq_kernels::kernel::Kernel;
+use deq_kernels::progress::NoProgress;
 use ndarray::Array2;
 use serde_json::Value;
 
@@ -29,10 +29,11 @@ fn explicit_kernels_match_neural_tangents() {
         r["depth"].as_u64().unwrap() as usize,
     );
     for name in ["relu", "erf", "gelu", "tanh"] {
-        let params =
-            MlpParams::new(Arc::new(parse_activation(name).unwrap()), depth, w2, b2).unwrap();
-        let k = mlp_kernels::<f64>(&params, x.view(), Which::BOTH).unwrap();
-        for (kind, ours) in [("ck", k.ck.unwrap()), ("ntk", k.ntk.unwrap())] {
+        let params = MlpParams::new(parse_activation(name).unwrap(), depth, w2, b2).unwrap();
+        let ([ck, ntk], _) =
+            mlp_kernels::<f64, 2>(&params, x.view(), [Kernel::Ck, Kernel::Ntk], &NoProgress)
+                .unwrap();
+        for (kind, ours) in [("ck", ck), ("ntk", ntk)] {
             let theirs = matrix(&r["kernels"][name][kind]);
             let scale = theirs.iter().fold(0f64, |m, v| m.max(v.abs()));
             let worst = ours

@@ -1,4 +1,4 @@
-//! Reference values of SPEC §2 (moments, Hermite coefficients) and §3 (dual kernels).
+//! Reference values of math §2 (moments, Hermite coefficients) and §3 (dual kernels).
 
 use deq_kernels::activation::{
     dual_kernel, dual_kernel_derivative, hermite_coefficients, parse_activation, Activation,
@@ -12,12 +12,12 @@ fn close(got: f64, want: f64, tol: f64, what: &str) {
     );
 }
 
-/// SPEC values are printed to 6 significant digits: half a unit of the last digit.
+/// docs/math.md values are printed to 6 significant digits: half a unit of the last digit.
 const SIX: f64 = 5e-7;
 
 #[test]
 fn lrelu_moments_spec_check() {
-    // SPEC §2: (a, b, τ) = (1.3, −0.4, 0.8)
+    // math §2: (a, b, τ) = (1.3, −0.4, 0.8)
     let act = parse_activation("lrelu:1.3,-0.4").unwrap();
     for m in [
         ScaleMoments::compute(&act, 0.8).unwrap(),
@@ -33,7 +33,7 @@ fn lrelu_moments_spec_check() {
 
 #[test]
 fn hardtanh_moments_spec_check() {
-    // SPEC §2: (a, c, τ) = (0.7, 1.1, 0.9)
+    // math §2: (a, c, τ) = (0.7, 1.1, 0.9)
     let act = parse_activation("hardtanh:0.7,1.1").unwrap();
     for m in [
         ScaleMoments::compute(&act, 0.9).unwrap(),
@@ -64,7 +64,7 @@ fn relu_moments_closed_forms() {
 
 #[test]
 fn centered_quadratic_moments() {
-    // SPEC §2: c₂x² + c₁x − c₂τ²: m₀ = 0, m₁ = c₁, m₂ = 2c₂, v = 2c₂²τ⁴ + c₁²τ², q = 2(4c₂²τ² + c₁²)
+    // math §2: c₂x² + c₁x − c₂τ²: m₀ = 0, m₁ = c₁, m₂ = 2c₂, v = 2c₂²τ⁴ + c₁²τ², q = 2(4c₂²τ² + c₁²)
     let (c1, c2, tau) = (0.7, -0.45, 1.3);
     let act = Builtin::Quadratic {
         c0: -c2 * tau * tau,
@@ -90,7 +90,7 @@ fn centered_quadratic_moments() {
 
 #[test]
 fn tanh_moments_at_unit_scale() {
-    // SPEC §2: m₁ = 0.605706, E[tanh²] = 0.394294, d = 0.464403
+    // math §2: m₁ = 0.605706, E[tanh²] = 0.394294, d = 0.464403
     let m = ScaleMoments::compute(&Builtin::Tanh, 1.0).unwrap();
     close(m.m1, 0.605706, SIX, "m1");
     close(m.second_moment(), 0.394294, SIX, "E[tanh²]");
@@ -100,7 +100,7 @@ fn tanh_moments_at_unit_scale() {
 
 #[test]
 fn relu_hermite_coefficients() {
-    // SPEC §2: unit-variance ReLU coefficients, and a_k(relu; s) = s·c_k.
+    // math §2: unit-variance ReLU coefficients, and a_k(relu; s) = s·c_k.
     let c = [
         0.398942, 0.5, 0.282095, 0.0, -0.081434, 0.0, 0.044603, 0.0, -0.029802, 0.0, 0.021990,
     ];

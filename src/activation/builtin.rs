@@ -1,4 +1,4 @@
-//! The built-in activations of SPEC §2, their closed forms, and the CLI syntax `name[:p1,p2,…]`.
+//! The built-in activations of math §2, their closed forms, and the CLI syntax `name[:p1,p2,…]`.
 
 use std::f64::consts::{FRAC_2_SQRT_PI, PI};
 
@@ -11,20 +11,24 @@ pub const BUILTIN_SYNTAX: &str =
     "relu, leaky_relu:s, lrelu:a,b, tanh, erf, sigmoid, gelu, silu (swish), \
 softplus, elu[:alpha], sin, cos, hardtanh[:a,c], quadratic:c0,c1,c2";
 
-/// Built-in activations (SPEC §2).
+/// Built-in activations (math §2).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Builtin {
     /// max(x, 0).
     Relu,
     /// max(x, s·x).
     LeakyRelu {
+        /// The slope s for x < 0.
         s: f64,
     },
     /// max(a·x, b·x).
     LRelu {
+        /// One slope.
         a: f64,
+        /// The other.
         b: f64,
     },
+    /// tanh x.
     Tanh,
     /// erf(x) (not erf(x/√2)).
     Erf,
@@ -38,24 +42,33 @@ pub enum Builtin {
     Softplus,
     /// x for x > 0, α(eˣ − 1) otherwise.
     Elu {
+        /// α.
         alpha: f64,
     },
+    /// sin x.
     Sin,
+    /// cos x.
     Cos,
     /// a·clip(x, −c, c).
     HardTanh {
+        /// The output scale a.
         a: f64,
+        /// The clipping point c > 0.
         c: f64,
     },
     /// c₀ + c₁x + c₂x².
     Quadratic {
+        /// c₀.
         c0: f64,
+        /// c₁.
         c1: f64,
+        /// c₂.
         c2: f64,
     },
 }
 
-/// Parse the CLI syntax of SPEC §2, e.g. `relu`, `lrelu:1.3,-0.4`, `hardtanh:0.7,1.1`.
+/// Parse the command-line syntax `name[:p1,p2,…]` ([`BUILTIN_SYNTAX`]), e.g. `relu`, `lrelu:1.3,-0.4`,
+/// `hardtanh:0.7,1.1`.
 pub fn parse_activation(spec: &str) -> Result<Builtin> {
     let spec = spec.trim();
     let (name, args) = match spec.split_once(':') {
@@ -198,7 +211,7 @@ impl Builtin {
     }
 }
 
-/// E[relu(u)relu(v)] = s₁s₂(sin θ + (π − θ)cos θ)/(2π) and E[1{u>0}1{v>0}] = (π − θ)/(2π) (SPEC §3).
+/// E[relu(u)relu(v)] = s₁s₂(sin θ + (π − θ)cos θ)/(2π) and E[1{u>0}1{v>0}] = (π − θ)/(2π) (math §3).
 fn relu_dual(c: &Cov2) -> (f64, f64) {
     let (s1, s2) = (c.s11.sqrt(), c.s22.sqrt());
     if s1 == 0.0 || s2 == 0.0 {
@@ -211,6 +224,15 @@ fn relu_dual(c: &Cov2) -> (f64, f64) {
         s1 * s2 * (sin_theta + (PI - theta) * rho) / (2.0 * PI),
         (PI - theta) / (2.0 * PI),
     )
+}
+
+impl std::str::FromStr for Builtin {
+    type Err = Error;
+
+    /// [`parse_activation`].
+    fn from_str(spec: &str) -> Result<Self> {
+        parse_activation(spec)
+    }
 }
 
 impl Activation for Builtin {

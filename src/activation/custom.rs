@@ -1,4 +1,4 @@
-//! User activations (closures) and the centering wrapper φ = σ − c (SPEC §3, §5).
+//! User activations (closures) and the centering wrapper φ = σ − c (math §3, §5).
 
 use std::fmt;
 use std::sync::Arc;
@@ -102,16 +102,19 @@ impl Activation for Custom {
     }
 }
 
-/// φ = σ − c, an activation shifted by a constant (SPEC §3: E[φ(u)φ(v)] = E[σ(u)σ(v)] − c(Eσ(u) + Eσ(v)) + c²).
+/// φ = σ − c, an activation shifted by a constant (math §3: E[φ(u)φ(v)] = E[σ(u)σ(v)] − c(Eσ(u) + Eσ(v)) + c²).
 ///
-/// The DEQ of SPEC §5 centers its activation at the fixed-point scale, c = E[σ(τ*ξ)].
+/// The DEQ of math §5 centers its activation at the fixed-point scale, c = E[σ(τ*ξ)].
 #[derive(Debug, Clone)]
 pub struct Centered<A> {
+    /// σ.
     pub inner: A,
+    /// c.
     pub shift: f64,
 }
 
 impl<A: Activation> Centered<A> {
+    /// φ = σ − c.
     pub fn new(inner: A, shift: f64) -> Self {
         Centered { inner, shift }
     }

@@ -1,16 +1,18 @@
-//! Dual kernels E[σ(u)σ(v)] and E[σ′(u)σ′(v)] for (u, v) ~ N(0, Σ), Σ a 2×2 covariance (SPEC §3).
-
-use serde::Serialize;
+//! Dual kernels E[σ(u)σ(v)] and E[σ′(u)σ′(v)] for (u, v) ~ N(0, Σ), Σ a 2×2 covariance (math §3).
 
 use super::gauss::{expect, expect_pair};
 use super::{require_derivative, Activation};
 use crate::{Error, Result};
 
 /// A 2×2 covariance [[s11, s12], [s12, s22]], checked positive semi-definite on construction.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Cov2 {
+    /// Var u.
     pub s11: f64,
+    /// Var v.
     pub s22: f64,
+    /// Cov(u, v).
     pub s12: f64,
 }
 
@@ -59,9 +61,13 @@ pub fn snap_correlation(rho: f64) -> f64 {
 }
 
 /// E[σ(u)σ(v)] and, when σ′ exists, E[σ′(u)σ′(v)].
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DualValue {
+    /// E[σ(u)σ(v)].
     pub k: f64,
+    /// E[σ′(u)σ′(v)] (`None` when σ′ does not exist or was not given).
     pub kdot: Option<f64>,
 }
 

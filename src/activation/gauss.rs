@@ -1,9 +1,9 @@
 //! Gaussian integrals: expectations E[f(ξ)] for ξ ~ N(0,1) by kink-aware adaptive Gauss–Legendre
-//! quadrature (SPEC §2–3), bivariate expectations E[f(u)g(v)] by nested 1-D integrals, and fixed composite
+//! quadrature (math §2–3), bivariate expectations E[f(u)g(v)] by nested 1-D integrals, and fixed composite
 //! rules for vector-valued integrands (Hermite coefficients).
 //!
-//! Why not Gauss–Hermite: its error at kinks (ReLU: 0.160251 instead of 1/(2π) with 120 nodes, SPEC §2)
-//! and for tanh-like activations (poles near the real axis, SPEC §3) is far above the 1e-10 target.
+//! Why not Gauss–Hermite: its error at kinks (ReLU: 0.160251 instead of 1/(2π) with 120 nodes, math §2)
+//! and for tanh-like activations (poles near the real axis, math §3) is far above the 1e-10 target.
 //! Integrating f·φ piecewise between the kinks with Gauss–Legendre panels that bisect until two levels agree
 //! converges geometrically on each smooth piece.
 
@@ -147,7 +147,7 @@ pub fn expect<F: Fn(f64) -> f64>(f: F, kinks: &[f64]) -> f64 {
 }
 
 /// E[f(u)g(v)] for (u, v) centered Gaussian with standard deviations s1, s2 ≥ 0 and correlation ρ ∈ [−1, 1]:
-/// u = s1ξ₁, v = s2(ρξ₁ + √(1−ρ²)ξ₂) (SPEC §3). `kinks_f`, `kinks_g` are the non-smooth points of f and g
+/// u = s1ξ₁, v = s2(ρξ₁ + √(1−ρ²)ξ₂) (math §3). `kinks_f`, `kinks_g` are the non-smooth points of f and g
 /// in their own argument.
 pub fn expect_pair<F, G>(
     f: F,
@@ -259,7 +259,7 @@ mod tests {
 
     #[test]
     fn pair_expectation_relu_reference() {
-        // SPEC §3: ReLU s = (1, 1), ρ = 0.5 → 0.304498891; s = (0.8, 1.3), ρ = −0.3 → 0.095027028
+        // math §3: ReLU s = (1, 1), ρ = 0.5 → 0.304498891; s = (0.8, 1.3), ρ = −0.3 → 0.095027028
         let relu = |x: f64| x.max(0.0);
         let v = expect_pair(relu, &[0.0], relu, &[0.0], 1.0, 1.0, 0.5);
         assert!((v - 0.304498891).abs() < 1e-9, "{v}");

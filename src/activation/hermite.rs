@@ -1,5 +1,5 @@
 //! Hermite coefficients a_k(σ; s) = E[σ(sξ)h_k(ξ)] with the normalized probabilists' Hermite polynomials
-//! h_k = He_k/√(k!) (SPEC §2). Mehler's formula turns them into dual kernels:
+//! h_k = He_k/√(k!) (math §2). Mehler's formula turns them into dual kernels:
 //! E[f(u)g(v)] = Σ_k a_k(f; s₁)a_k(g; s₂)ρ^k.
 
 use super::gauss::{composite_gaussian_rule, HERMITE_TRUNCATION};
@@ -104,7 +104,7 @@ pub(crate) fn coefficients_of<F: Fn(f64) -> f64>(
 /// The first `count` Hermite coefficients a_k(σ; s), k = 0, …, count−1, at scale s ≥ 0.
 ///
 /// Computed by composite Gauss–Legendre quadrature over |ξ| ≤ 14 split at the kinks; absolute accuracy about
-/// 1e-14·(scale of σ) for k up to a few hundred. Identities: a₀ = m₀, a₁ = s·m₁, a₂ = s²m₂/√2 (SPEC §2).
+/// 1e-14·(scale of σ) for k up to a few hundred. Identities: a₀ = m₀, a₁ = s·m₁, a₂ = s²m₂/√2 (math §2).
 pub fn hermite_coefficients<A: Activation + ?Sized>(
     act: &A,
     s: f64,

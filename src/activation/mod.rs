@@ -1,4 +1,4 @@
-//! Activations and their Gaussian calculus (SPEC §2–3).
+//! Activations and their Gaussian calculus (math §2–3).
 //!
 //! An [`Activation`] gives σ(x), its almost-everywhere derivative σ′(x), the points where either is not
 //! smooth (so quadrature can split there), and optional closed forms. Everything else — scale moments
@@ -6,7 +6,7 @@
 //! [`dual_kernel_derivative`]) — is computed from that through closed forms where they exist and kink-aware
 //! quadrature otherwise.
 //!
-//! Built-ins are parsed from the command-line syntax of SPEC §2 with [`parse_activation`]
+//! Built-ins are parsed from the command-line syntax of math §2 with [`parse_activation`]
 //! (`relu`, `lrelu:1.3,-0.4`, `hardtanh:0.7,1.1`, …); user functions come in through [`Custom`].
 
 mod builtin;
@@ -29,8 +29,11 @@ pub use moments::ScaleMoments;
 /// Symmetry of σ, used to know which moments vanish exactly (odd ⇒ m₀ = m₂ = 0).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Parity {
+    /// σ(−x) = −σ(x).
     Odd,
+    /// σ(−x) = σ(x).
     Even,
+    /// Neither.
     Neither,
 }
 
@@ -49,9 +52,19 @@ pub enum Derivative {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ClosedFamily {
     /// σ(x) = pos·x for x > 0, neg·x otherwise, minus `shift` (the ReLU family, centered or not).
-    PiecewiseLinear { pos: f64, neg: f64, shift: f64 },
+    PiecewiseLinear {
+        /// Slope for x > 0.
+        pos: f64,
+        /// Slope for x < 0.
+        neg: f64,
+        /// The constant subtracted.
+        shift: f64,
+    },
     /// σ(x) = erf(x) − `shift`.
-    Erf { shift: f64 },
+    Erf {
+        /// The constant subtracted.
+        shift: f64,
+    },
 }
 
 /// An activation function σ with what the Gaussian calculus needs to know about it.
@@ -87,15 +100,15 @@ pub trait Activation: Send + Sync + fmt::Debug {
     fn parity(&self) -> Parity {
         Parity::Neither
     }
-    /// Closed-form moments at scale τ > 0 (SPEC §2).
+    /// Closed-form moments at scale τ > 0 (math §2).
     fn closed_moments(&self, _tau: f64) -> Option<ScaleMoments> {
         None
     }
-    /// Closed-form E[σ(u)σ(v)] (SPEC §3).
+    /// Closed-form E[σ(u)σ(v)] (math §3).
     fn closed_dual(&self, _c: &Cov2) -> Option<f64> {
         None
     }
-    /// Closed-form E[σ′(u)σ′(v)] (SPEC §3).
+    /// Closed-form E[σ′(u)σ′(v)] (math §3).
     fn closed_dual_derivative(&self, _c: &Cov2) -> Option<f64> {
         None
     }
@@ -109,8 +122,27 @@ pub trait Activation: Send + Sync + fmt::Debug {
     }
 }
 
-/// A shareable activation handle.
+/// A shareable activation handle. Every function that takes an activation takes `impl Into<ActivationRef>`:
+/// a [`Builtin`], a [`Custom`], a [`Centered`] or an `ActivationRef` itself.
 pub type ActivationRef = Arc<dyn Activation>;
+
+impl From<Builtin> for ActivationRef {
+    fn from(b: Builtin) -> Self {
+        Arc::new(b)
+    }
+}
+
+impl From<Custom> for ActivationRef {
+    fn from(c: Custom) -> Self {
+        Arc::new(c)
+    }
+}
+
+impl<A: Activation + 'static> From<Centered<A>> for ActivationRef {
+    fn from(c: Centered<A>) -> Self {
+        Arc::new(c)
+    }
+}
 
 impl<A: Activation + ?Sized> Activation for Arc<A> {
     fn name(&self) -> String {

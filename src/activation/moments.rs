@@ -1,13 +1,11 @@
-//! Gaussian scale moments of an activation (SPEC §2).
-
-use serde::Serialize;
+//! Gaussian scale moments of an activation (math §2).
 
 use super::gauss::expect;
 use super::{Activation, Derivative, Parity};
 use crate::error::check_positive;
 use crate::Result;
 
-/// The moments of σ at scale τ, with ξ ~ N(0,1) (SPEC §2):
+/// The moments of σ at scale τ, with ξ ~ N(0,1) (math §2):
 ///
 /// | field | definition | computed as (Stein form) |
 /// |---|---|---|
@@ -20,14 +18,22 @@ use crate::Result;
 ///
 /// The Stein forms need no derivative, so kinks and jumps are exact; the quadrature splits at the kinks.
 /// Closed forms replace quadrature where the activation provides them.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct ScaleMoments {
+    /// The scale τ.
     pub tau: f64,
+    /// m₀ = E[σ(τξ)].
     pub m0: f64,
+    /// m₁ = E[σ′(τξ)] = E[ξσ(τξ)]/τ.
     pub m1: f64,
+    /// m₂ = E[σ″(τξ)] = E[(ξ² − 1)σ(τξ)]/τ².
     pub m2: f64,
+    /// v = Var σ(τξ).
     pub v: f64,
+    /// q = E[(σ̄²)″(τξ)] with σ̄ = σ − m₀.
     pub q: f64,
+    /// d = E[σ′(τξ)²] (`None` when σ′ does not exist or was not given).
     pub d: Option<f64>,
 }
 

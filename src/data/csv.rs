@@ -8,11 +8,8 @@ use ndarray::{Array1, Array2};
 use super::Dataset;
 use crate::{Error, Result};
 
-fn err(path: &Path, detail: impl std::fmt::Display) -> Error {
-    Error::Io {
-        path: path.display().to_string(),
-        detail: detail.to_string(),
-    }
+fn err(path: &Path, detail: impl Into<String>) -> Error {
+    Error::format(path, detail)
 }
 
 /// Which column holds the labels.
@@ -37,7 +34,7 @@ impl LabelColumn {
 /// Read a CSV data set. Labels are the distinct values of the label column in order of first appearance,
 /// mapped to 0..K−1 (the mapping is returned).
 pub fn load(path: &Path, label: &LabelColumn) -> Result<(Dataset, Vec<String>)> {
-    let text = std::fs::read_to_string(path).map_err(|e| err(path, e))?;
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     let mut lines = text.lines().filter(|l| !l.trim().is_empty()).peekable();
     let first = *lines.peek().ok_or_else(|| err(path, "the file is empty"))?;
     let sep = [',', ';', '\t']

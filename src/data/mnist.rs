@@ -15,15 +15,14 @@ use crate::{Error, Result};
 /// Which half of MNIST.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Split {
+    /// The 60 000 training images.
     Train,
+    /// The 10 000 test images.
     Test,
 }
 
-fn io_err(path: &Path, detail: impl std::fmt::Display) -> Error {
-    Error::Io {
-        path: path.display().to_string(),
-        detail: detail.to_string(),
-    }
+fn io_err(path: &Path, detail: impl Into<String>) -> Error {
+    Error::format(path, detail)
 }
 
 /// The file `stem` in `dir`, gzipped or not.
@@ -51,14 +50,18 @@ fn read_bytes(path: &Path) -> Result<Vec<u8>> {
     let mut raw = Vec::new();
     File::open(path)
         .map(BufReader::new)
-        .map_err(|e| io_err(path, e))?
+        .map_err(|e| Error::io(path, e))?
         .read_to_end(&mut raw)
-        .map_err(|e| io_err(path, e))?;
+        .map_err(|e| Error::io(path, e))?;
     if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
         flate2::read::GzDecoder::new(&raw[..])
             .read_to_end(&mut out)
-            .map_err(|e| io_err(path, format!("corrupt gzip stream ({e})")))?;
+            .map_err(|e| Error::Format {
+                path: path.to_path_buf(),
+                detail: format!("corrupt gzip stream ({e})"),
+                source: Some(std::sync::Arc::new(e)),
+            })?;
         Ok(out)
     } else {
         Ok(raw)

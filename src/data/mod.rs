@@ -1,27 +1,76 @@
-//! Data sets from files: MNIST in IDX format ([`mnist`]), CSV with a label column ([`csv`]), `.npy` pairs
-//! ([`crate::npy`]); the paper's preprocessing ([`preprocess`]).
+//! Samples and labelled data sets: the checks every computation applies to its input ([`check_samples`]), the
+//! input scale τ₀ ([`input_scale`]), labelled sets ([`Dataset`]), the paper's standardization fitted on a
+//! training split and applied to any other ([`Standardizer`]); and, with the `io` feature, readers for MNIST's
+//! IDX files ([`mnist`]), CSV with a label column ([`csv`]) and `.npy` pairs ([`DataSource`]).
 //!
 //! Every reader refuses what it cannot read with a typed error naming the file and the problem: a missing or
 //! truncated file, a wrong magic number, shapes that do not match, non-finite values.
 
+#[cfg(feature = "io")]
 pub mod csv;
+#[cfg(feature = "io")]
 pub mod mnist;
 
-use ndarray::{Array1, Array2, Axis};
+use ndarray::{Array1, Array2, ArrayView2, Axis};
 
 use crate::{Error, Result};
+
+/// Refuse empty or non-finite data (n×p, one sample per row).
+pub fn check_samples(x: ArrayView2<f64>) -> Result<()> {
+    let (n, p) = x.dim();
+    if n == 0 || p == 0 {
+        return Err(Error::Shape {
+            what: format!(
+                "data matrix is {n}×{p}; need at least one sample (row) and one feature (column)"
+            ),
+        });
+    }
+    if let Some(((i, j), v)) = x.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        return Err(Error::NonFinite {
+            what: "data matrix",
+            location: format!("row {i}, column {j} (value {v})"),
+        });
+    }
+    Ok(())
+}
+
+/// The input scale τ₀ = √(‖X‖_F²/n) of data X (n×p): the root mean squared norm of the samples (math §6's
+/// estimate of √(tr C°/p)).
+pub fn input_scale(x: ArrayView2<f64>) -> f64 {
+    (x.iter().map(|v| v * v).sum::<f64>() / x.nrows() as f64).sqrt()
+}
+
+/// τ₀ from the parameters when given, else from the data; an error naming both ways when there is neither.
+pub(crate) fn resolve_input_scale(given: Option<f64>, x: Option<ArrayView2<f64>>) -> Result<f64> {
+    match (given, x) {
+        (Some(t), _) => Ok(t),
+        (None, Some(x)) => {
+            check_samples(x)?;
+            crate::error::check_positive(
+                "input scale τ₀ of the data (are all samples zero?)",
+                input_scale(x),
+            )
+        }
+        (None, None) => Err(Error::Missing {
+            name: "the input scale τ₀",
+            why: "give it with with_tau0 (--tau0), or give the data it is taken from",
+        }),
+    }
+}
 
 /// A labelled data set: n×p samples (one per row) and integer labels 0..K−1.
 #[derive(Debug, Clone)]
 pub struct Dataset {
+    /// The samples, one per row.
     pub x: Array2<f64>,
+    /// One label per sample.
     pub labels: Array1<i64>,
 }
 
 impl Dataset {
-    /// Check the pair: one label per row, finite data, labels 0..K−1 with every class present.
+    /// Check the pair: one label per row, finite data.
     pub fn new(x: Array2<f64>, labels: Array1<i64>) -> Result<Self> {
-        crate::kernel::check_data(x.view())?;
+        check_samples(x.view())?;
         if labels.len() != x.nrows() {
             return Err(Error::Shape {
                 what: format!("{} labels for {} samples", labels.len(), x.nrows()),
@@ -68,43 +117,131 @@ impl Dataset {
         })
     }
 
+    /// The first `count` samples; an error when there are fewer.
+    pub fn head(&self, count: usize) -> Result<Self> {
+        if count > self.n() {
+            return Err(Error::Shape {
+                what: format!("asked for {count} samples, the data set has {}", self.n()),
+            });
+        }
+        Dataset::new(
+            self.x.slice(ndarray::s![..count, ..]).to_owned(),
+            self.labels.slice(ndarray::s![..count]).to_owned(),
+        )
+    }
+
+    /// The number of samples n.
     pub fn n(&self) -> usize {
         self.x.nrows()
     }
+
+    /// The dimension p.
     pub fn p(&self) -> usize {
         self.x.ncols()
     }
+
+    /// The number of classes K (the largest label plus one).
+    pub fn classes(&self) -> usize {
+        self.labels
+            .iter()
+            .copied()
+            .max()
+            .map_or(0, |k| k as usize + 1)
+    }
 }
 
-/// The paper's preprocessing of real data: subtract the mean sample, then scale so that the mean squared norm
-/// ‖X‖_F²/n is 1 — the same as scaling each coordinate to unit average variance and dividing by √p, the
-/// normalization x = (μ + z)/√p of SPEC §6.
-pub fn preprocess(x: &mut Array2<f64>) -> Result<()> {
-    crate::kernel::check_data(x.view())?;
-    let mean = x.mean_axis(Axis(0)).expect("at least one row");
-    *x -= &mean;
-    let ms = x.iter().map(|v| v * v).sum::<f64>() / x.nrows() as f64;
-    if ms.is_nan() || ms <= 0.0 {
-        return Err(Error::Shape {
-            what: "all samples are equal after centering; there is nothing to scale".into(),
-        });
+/// The paper's preprocessing of real data, as a transformation fitted on one set and applied to any: subtract the
+/// fitted set's mean sample, then divide by √(‖X − x̄‖_F²/n) so that the fitted set's mean squared norm is 1 —
+/// the same as scaling each coordinate to unit average variance and dividing by √p, the normalization
+/// x = (μ + z)/√p of math §6. Fit on the training split, apply to the test split: both then live on the scale
+/// the models were built for, and no test statistic leaks into training.
+///
+/// ```
+/// use deq_kernels::data::Standardizer;
+/// let train = ndarray::array![[1.0, 2.0], [3.0, 6.0]];
+/// let s = Standardizer::fit(train.view())?;
+/// let (a, b) = (s.apply(train.view())?, s.apply(ndarray::array![[2.0, 4.0]].view())?);
+/// assert!((deq_kernels::data::input_scale(a.view()) - 1.0).abs() < 1e-15);
+/// assert_eq!(b.row(0).to_vec(), vec![0.0, 0.0]); // the training mean maps to the origin
+/// # Ok::<(), deq_kernels::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Standardizer {
+    mean: Array1<f64>,
+    scale: f64,
+}
+
+impl Standardizer {
+    /// Fitted on the samples (rows) of `x`.
+    pub fn fit(x: ArrayView2<f64>) -> Result<Self> {
+        check_samples(x)?;
+        let mean = x.mean_axis(Axis(0)).expect("at least one row");
+        let centered = &x - &mean;
+        let ms = centered.iter().map(|v| v * v).sum::<f64>() / x.nrows() as f64;
+        if ms.is_nan() || ms <= 0.0 {
+            return Err(Error::Shape {
+                what: "all samples are equal after centering; there is nothing to scale".into(),
+            });
+        }
+        Ok(Standardizer {
+            mean,
+            scale: ms.sqrt(),
+        })
     }
-    x.mapv_inplace(|v| v / ms.sqrt());
+
+    /// (x − x̄)/s for every sample of `x`, with the fitted x̄ and s.
+    pub fn apply(&self, x: ArrayView2<f64>) -> Result<Array2<f64>> {
+        check_samples(x)?;
+        if x.ncols() != self.mean.len() {
+            return Err(Error::Shape {
+                what: format!(
+                    "the standardizer was fitted on {} features, the data has {}",
+                    self.mean.len(),
+                    x.ncols()
+                ),
+            });
+        }
+        let scale = self.scale;
+        Ok((&x - &self.mean).mapv(|v| v / scale))
+    }
+
+    /// The fitted mean sample x̄.
+    pub fn mean(&self) -> &Array1<f64> {
+        &self.mean
+    }
+
+    /// The fitted scale s = √(‖X − x̄‖_F²/n).
+    pub fn scale(&self) -> f64 {
+        self.scale
+    }
+}
+
+/// Standardize `x` in place with a [`Standardizer`] fitted on `x` itself.
+pub fn preprocess(x: &mut Array2<f64>) -> Result<()> {
+    *x = Standardizer::fit(x.view())?.apply(x.view())?;
     Ok(())
 }
 
-/// Where a data set comes from, in the command line's syntax (SPEC §11):
-/// `gmm`, `mnist:DIR`, `csv:PATH` (labels in the last column unless told), `npy:X.npy,y.npy`.
+/// Where a data set comes from, in the command line's syntax: `gmm`, `mnist:DIR`, `csv:PATH` (labels in a column),
+/// `npy:X.npy,y.npy` (feature `io`).
+#[cfg(feature = "io")]
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum DataSource {
-    /// The paper's synthetic mixture.
+    /// The paper's synthetic mixture ([`crate::rmt::gmm::GaussianMixture::paper`]), sampled by the caller.
     Gmm,
+    /// MNIST's IDX files in a folder.
     Mnist(std::path::PathBuf),
+    /// A CSV file.
     Csv(std::path::PathBuf),
+    /// An n×p `.npy` of samples and an integer `.npy` of labels.
     Npy(std::path::PathBuf, std::path::PathBuf),
 }
 
+#[cfg(feature = "io")]
 impl DataSource {
+    /// Parse `gmm`, `mnist:DIR`, `csv:PATH` or `npy:X.npy,y.npy`.
     pub fn parse(spec: &str) -> Result<Self> {
         let bad = |why: &str| Error::Missing {
             name: "a data source",
@@ -130,7 +267,8 @@ impl DataSource {
         }
     }
 
-    /// Load a file source (the synthetic mixture is sampled by the caller, who knows p and n).
+    /// Load a file source (MNIST: the training split); the synthetic mixture is sampled by the caller, who knows
+    /// p and n.
     pub fn load_file(&self, label_column: &csv::LabelColumn) -> Result<Dataset> {
         match self {
             DataSource::Gmm => Err(Error::Missing {

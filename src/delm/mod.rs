@@ -1,4 +1,4 @@
-//! The deep equilibrium linear model (SPEC §9): z = γσ(A)z + φ(x), f(x) = Bz*, σ the column-wise softmax.
+//! The deep equilibrium linear model (math §9): z = γσ(A)z + φ(x), f(x) = Bz*, σ the column-wise softmax.
 //!
 //! Every column of σ(A) sums to one, so ‖γσ(A)‖₁ = γ < 1 and U = I − γσ(A) is invertible for every A: the
 //! forward pass is one LU solve Z = U⁻¹Φ for all samples (Φ = [φ(x₁) … φ(x_n)], m×n), never an unrolled
@@ -23,13 +23,13 @@ pub mod train;
 
 use faer::linalg::solvers::Solve;
 use ndarray::{Array2, ArrayView1, ArrayView2, Axis};
-use serde::Serialize;
 
-use crate::eigen::matmul_into;
+use crate::linalg::matmul_into;
 use crate::{Error, Result};
 
 /// The loss.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub enum Loss {
     /// ½Σ_i‖f(x_i) − y_i‖² with one-hot (or real) targets.
     Square,
@@ -40,7 +40,9 @@ pub enum Loss {
 /// The model's parameters: A (m×m), B (d×m) and γ ∈ (0, 1).
 #[derive(Debug, Clone)]
 pub struct Delm {
+    /// A (m×m), whose column-wise softmax is the implicit layer's weight.
     pub a: Array2<f64>,
+    /// B (d×m), the readout.
     pub b: Array2<f64>,
     gamma: f64,
 }
@@ -67,10 +69,14 @@ fn from_faer(m: faer::MatRef<f64>) -> Array2<f64> {
 
 /// The forward state: U = I − γσ(A) (LU-factored), σ(A), Z = U⁻¹Φ and F = BZ.
 pub struct Forward {
+    /// σ(A).
     pub s: Array2<f64>,
+    /// U = I − γσ(A).
     pub u: Array2<f64>,
     lu: faer::linalg::solvers::PartialPivLu<f64>,
+    /// Z = U⁻¹Φ (m×n).
     pub z: Array2<f64>,
+    /// F = BZ (d×n).
     pub f: Array2<f64>,
 }
 
@@ -116,9 +122,13 @@ pub fn loss_and_residual(
 
 /// Gradients of the loss with respect to A and B, and G = ∇_W L of the shallow model at W = BU⁻¹.
 pub struct Gradients {
+    /// ∂L/∂A.
     pub a: Array2<f64>,
+    /// ∂L/∂B.
     pub b: Array2<f64>,
+    /// ∇_W L of the shallow model at W = BU⁻¹.
     pub w: Array2<f64>,
+    /// L.
     pub loss: f64,
 }
 
@@ -150,6 +160,17 @@ impl Delm {
         Ok(Delm { a, b, gamma })
     }
 
+    /// A random start of width m with d outputs: A with i.i.d. N(0, 1) entries and B with N(0, 0.01) entries,
+    /// drawn in that order from ChaCha8 seeded with `seed`.
+    pub fn random(width: usize, outputs: usize, gamma: f64, seed: u64) -> Result<Self> {
+        use rand::SeedableRng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let a = crate::network::Weights::Gaussian.draw(width, width, &mut rng);
+        let b = crate::network::Weights::Gaussian.draw(outputs, width, &mut rng) * 0.1;
+        Delm::new(a, b, gamma)
+    }
+
+    /// γ.
     pub fn gamma(&self) -> f64 {
         self.gamma
     }
@@ -168,7 +189,7 @@ impl Delm {
                 ),
             });
         }
-        crate::kernel::check_data(phi.t())
+        crate::data::check_samples(phi.t())
     }
 
     /// Z = U⁻¹Φ by one LU solve, and F = BZ.
@@ -310,7 +331,7 @@ pub fn one_hot_targets(labels: ArrayView1<i64>, d: usize) -> Array2<f64> {
 /// Features Φ (m×n) for data X (n×p): the identity (m = p) or a fixed random map tanh(VXᵀ/√p) with
 /// V ~ N(0, 1)^{m×p}.
 pub fn features(x: ArrayView2<f64>, random_width: Option<usize>, seed: u64) -> Result<Array2<f64>> {
-    crate::kernel::check_data(x)?;
+    crate::data::check_samples(x)?;
     match random_width {
         None => Ok(x.t().to_owned()),
         Some(m) => {

@@ -5,31 +5,37 @@ use std::time::Instant;
 
 use faer::linalg::solvers::Solve;
 use ndarray::{Array2, ArrayView1, ArrayView2};
-use serde::Serialize;
 
 use super::{loss_and_residual, Delm, Loss};
-use crate::eigen::{matmul_into, EigenRequest, FaerEigen, SymmetricEigensolver};
+use crate::eigen::{EigenRequest, FaerEigen, SymmetricEigensolver};
+use crate::linalg::matmul_into;
 use crate::{Error, Result};
 
 /// How long each step is.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub enum StepRule {
     /// A fixed step η (small η approximates gradient flow).
     Fixed(f64),
     /// Backtracking from `initial`: halve until the loss falls by at least ½η‖∇‖² (Armijo), and try twice the
     /// last accepted step next time.
-    Armijo { initial: f64 },
+    Armijo {
+        /// The first step tried.
+        initial: f64,
+    },
 }
 
 /// Checked training settings.
 #[derive(Debug, Clone, Copy)]
 pub struct TrainParams {
+    /// The loss minimized.
     pub loss: Loss,
     iterations: usize,
     step: StepRule,
 }
 
 impl TrainParams {
+    /// `iterations` ≥ 1 steps of `step` on `loss`.
     pub fn new(loss: Loss, iterations: usize, step: StepRule) -> Result<Self> {
         crate::solve::check_max_iter(iterations)?;
         match step {
@@ -46,13 +52,17 @@ impl TrainParams {
 }
 
 /// How training went.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct TrainReport {
+    /// The loss minimized.
     pub loss_kind: Loss,
     /// L at every iteration (the first before any step).
     pub loss: Vec<f64>,
     /// L − L* at every iteration.
     pub loss_gap: Vec<f64>,
+    /// The shallow optimum L* = min_W L(WΦ).
     pub l_star: f64,
     /// Steps taken.
     pub steps: Vec<f64>,
@@ -63,7 +73,9 @@ pub struct TrainReport {
     /// λ_min(P_k) ≥ 1/‖U_k‖₂² and λ⁺ the smallest non-zero eigenvalue of ΦΦᵀ, averaged geometrically over the
     /// same iterations as `observed_rate` (gap_K ≤ gap_0·Π q_k for the flow); None for cross-entropy.
     pub bound_rate: Option<f64>,
+    /// λ⁺, the smallest non-zero eigenvalue of ΦΦᵀ.
     pub lambda_plus: f64,
+    /// Wall time.
     pub seconds: f64,
 }
 
@@ -73,7 +85,7 @@ fn smallest_nonzero(phi: ArrayView2<f64>) -> Result<f64> {
     let mut g = Array2::<f64>::zeros((m, m));
     matmul_into(g.view_mut(), phi, phi.t(), false);
     let g = (&g + &g.t()) * 0.5;
-    let w = FaerEigen.eigenvalues(g.view())?;
+    let w = FaerEigen::default().eigenvalues(g.view())?;
     let max = w.last().copied().unwrap_or(0.0);
     Ok(w.into_iter().find(|&v| v > 1e-10 * max).unwrap_or(max))
 }
@@ -88,7 +100,7 @@ fn norm_u_sq(model: &Delm) -> Result<f64> {
     let mut utu = Array2::<f64>::zeros((m, m));
     matmul_into(utu.view_mut(), u.t(), u.view(), false);
     let utu = (&utu + &utu.t()) * 0.5;
-    let w = FaerEigen.solve(
+    let w = FaerEigen::default().solve(
         utu.view(),
         &EigenRequest::subset(crate::eigen::Subset::Largest(1)),
     )?;
@@ -114,7 +126,7 @@ pub fn shallow_optimum(
     matmul_into(g.view_mut(), phi, phi.t(), false);
     let g = (&g + &g.t()) * 0.5;
     let w_ls = {
-        let e = FaerEigen.solve(g.view(), &EigenRequest::pairs())?;
+        let e = FaerEigen::default().solve(g.view(), &EigenRequest::pairs())?;
         let (vals, v) = (e.values, e.vectors.expect("pairs"));
         let max = vals.last().copied().unwrap_or(0.0);
         // (ΦΦᵀ)⁺ = V diag(1/λ, λ > 1e-12 λ_max) Vᵀ.

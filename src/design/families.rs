@@ -1,8 +1,8 @@
-//! The explicit families of SPEC §7.
+//! The explicit families of math §7.
 //!
 //! Symmetries the canonical forms fold (each leaves the network's kernels unchanged):
 //! - L-ReLU layer max(ax, bx): swapping a and b (the same function), and (a, b) → (−b, −a): the activation
-//!   changes by −(a + b)x, and since E[σ(u)v] = Σ₁₂E[σ′] = Σ₁₂(a + b)/2 (Stein), E[σσ] and E[σ′σ′] are unchanged
+//!   changes by −(a + b)x, and since E[σ(u)v] = Σ₁₂E[σ′] = Σ₁₂(a + b)/2 (Stein), E\[σσ\] and E\[σ′σ′\] are unchanged
 //!   for every covariance. The representative has a ≥ b and a + b ≥ 0.
 //! - Positive homogeneity between consecutive layers: scaling layer ℓ's slopes by c > 0 and layer ℓ+1's by 1/c
 //!   (for quadratics, c₁ by 1/c and c₂ by 1/c²) composes to the same network. The representative keeps every
@@ -14,9 +14,11 @@ use std::sync::Arc;
 
 use rand_chacha::ChaCha8Rng;
 
-use super::{uniform, ExplicitFamily, KernelKind};
+use super::{uniform, ExplicitFamily};
 use crate::activation::{ActivationRef, Builtin, ScaleMoments};
-use crate::rmt::equivalent::{Coefficients, FirstLayer};
+use crate::kernel::explicit::FirstLayer;
+use crate::kernel::Kernel;
+use crate::rmt::equivalent::Coefficients;
 use crate::{Error, Result};
 
 /// The names `deqk design --family` accepts.
@@ -36,9 +38,10 @@ pub fn family_by_name(name: &str, train_first_layer: bool) -> Result<Box<dyn Exp
         "hardtanh" => Box::new(HardTanh1),
         "quadratic" => Box::new(Quadratic2),
         other => {
-            return Err(Error::UnknownActivation {
+            return Err(Error::UnknownName {
+                what: "explicit family",
                 name: other.into(),
-                hint: format!("unknown family; known: {}", FAMILY_NAMES.join(", ")),
+                known: FAMILY_NAMES.join(", "),
             })
         }
     })
@@ -57,8 +60,9 @@ fn output_scale(layer: &ActivationRef, tau: f64) -> Result<f64> {
 /// parameters (a₁, b₁, …, a_L, b_L).
 #[derive(Debug, Clone, Copy)]
 pub struct LRelu {
+    /// The number of layers L.
     pub depth: usize,
-    /// The NTK's input layer: frozen (SPEC §7's convention for matching the Implicit-NTK) or trained.
+    /// The NTK's input layer: frozen (math §7's convention for matching the Implicit-NTK) or trained.
     pub first: FirstLayer,
 }
 
@@ -142,10 +146,10 @@ impl ExplicitFamily for HardTanh1 {
         }
         Ok(vec![arc(Builtin::HardTanh { a: p[0], c })])
     }
-    fn matched(&self, _kind: KernelKind) -> Vec<usize> {
+    fn matched(&self, _kind: Kernel) -> Vec<usize> {
         vec![0, 3]
     }
-    fn infeasibility(&self, t: &Coefficients, _tau0: f64, _kind: KernelKind) -> Option<String> {
+    fn infeasibility(&self, t: &Coefficients, _tau0: f64, _kind: Kernel) -> Option<String> {
         let scale = t.c1.abs().max(t.c0.abs());
         (t.c2.abs() > 1e-12 * scale || t.c3.abs() > 1e-12 * scale).then(|| {
             format!(
@@ -166,7 +170,7 @@ impl ExplicitFamily for HardTanh1 {
 ///
 /// Feasibility: with y = 4c₂²τ₀² + c₁² the first layer's τ₁² = 2c₂²τ₀⁴ + c₁²τ₀² ≤ τ₀²y, and the two layers give
 /// c₀ = 2d₂²τ₁⁴ + 2d₁²c₂²τ₀⁴ ≤ 2τ₀⁴(d₁²c₂² + d₂²y²) = 2τ₀⁴c₂ (one layer: equality). So targets with
-/// ĝ₂ < ĝ₀/(2τ₀⁴) are out of reach (SPEC §7).
+/// ĝ₂ < ĝ₀/(2τ₀⁴) are out of reach (math §7).
 #[derive(Debug, Clone, Copy)]
 pub struct Quadratic2;
 
@@ -189,9 +193,9 @@ impl ExplicitFamily for Quadratic2 {
             })
             .collect())
     }
-    fn infeasibility(&self, t: &Coefficients, tau0: f64, kind: KernelKind) -> Option<String> {
+    fn infeasibility(&self, t: &Coefficients, tau0: f64, kind: Kernel) -> Option<String> {
         let bound = t.c0 / (2.0 * tau0.powi(4));
-        (kind == KernelKind::Ck && t.c2 < bound).then(|| {
+        (kind == Kernel::Ck && t.c2 < bound).then(|| {
             format!(
                 "quadratic layers give c₂ ≥ c₀/(2τ₀⁴), but the targets have ĝ₂ = {:.6} < ĝ₀/(2τ₀⁴) = {:.6}",
                 t.c2, bound

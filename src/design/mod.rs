@@ -1,7 +1,7 @@
-//! Designing a shallow explicit network whose CK (or NTK) equals a DEQ's (SPEC §7).
+//! Designing a shallow explicit network whose CK (or NTK) equals a DEQ's (math §7).
 //!
 //! An [`ExplicitFamily`] declares its parameters, the layers they build and which of the four equivalent
-//! coefficients (c₁, c₂, c₃, c₀) of SPEC §4 it matches; [`match_family`] solves "coefficients = targets" by
+//! coefficients (c₁, c₂, c₃, c₀) of math §4 it matches; [`match_family`] solves "coefficients = targets" by
 //! Levenberg–Marquardt ([`crate::solve::levenberg_marquardt`]) from many starts, folds each solution into the
 //! family's canonical form (its symmetries leave the coefficients — and the kernel — unchanged), and returns
 //! every distinct solution with its residual, or a reasoned "infeasible": a necessary condition the targets
@@ -10,39 +10,49 @@
 //! Families ([`families`]): `lrelu2` (A: two centered L-ReLU layers), `hardtanh` (B: one hard-tanh layer, for
 //! odd activations), `quadratic` (C: two centered quadratic layers), `lrelu3` (three L-ReLU layers; for the NTK
 //! with the input layer frozen). Adding a family is implementing the trait.
+//!
+//! [`twin`] does the whole job for a DEQ: it picks the family by the activation's parity and the kernel, matches
+//! it, and returns every solution with the best one as a ready [`MlpParams`]:
+//!
+//! ```
+//! use deq_kernels::activation::Builtin;
+//! use deq_kernels::design::{twin, MatchParams};
+//! use deq_kernels::kernel::implicit::DeqParams;
+//! use deq_kernels::kernel::Kernel;
+//!
+//! let deq = DeqParams::new(Builtin::Relu, 0.2)?.with_tau0(1.0)?;
+//! let t = twin(&deq, Kernel::Ck, &MatchParams::default())?;
+//! assert_eq!(t.result.family, "lrelu2");
+//! assert!(t.result.solutions[0].residual < 1e-10 && t.network.unwrap().depth() == 2);
+//! # Ok::<(), deq_kernels::Error>(())
+//! ```
 
 pub mod families;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use serde::Serialize;
 
-use crate::activation::ActivationRef;
-use crate::rmt::equivalent::{
-    centered_layers, deq_equivalent, explicit_equivalent, Coefficients, FirstLayer,
-};
+use crate::activation::{ActivationRef, Parity};
+use crate::kernel::explicit::{FirstLayer, MlpParams};
+use crate::kernel::implicit::DeqParams;
+use crate::kernel::Kernel;
+use crate::rmt::equivalent::{deq_equivalent, explicit_equivalent, Coefficients};
 use crate::solve::{levenberg_marquardt, LevenbergMarquardtParams};
 use crate::{Error, Result};
 
 pub use families::{family_by_name, HardTanh1, LRelu, Quadratic2, FAMILY_NAMES};
 
-/// Which kernel to match.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum KernelKind {
-    Ck,
-    Ntk,
-}
-
-/// A family of explicit networks with a fixed number of real parameters.
+/// A family of explicit networks with a fixed number of real parameters: unit weight variances, no biases,
+/// each activation centered at its input scale.
 pub trait ExplicitFamily: Sync {
     /// The CLI name.
     fn name(&self) -> &'static str;
     /// Parameter names, in order (e.g. `a1 b1 a2 b2`).
     fn parameter_names(&self) -> Vec<&'static str>;
-    /// The layers' activations (uncentered; [`network_layers`] centers each at its input scale).
+    /// The layers' activations (uncentered; [`family_network`] centers each at its input scale).
     fn layers(&self, params: &[f64]) -> Result<Vec<ActivationRef>>;
     /// Which of (c₁, c₂, c₃, c₀) are matched (indices 0..4). Default: all four.
-    fn matched(&self, _kind: KernelKind) -> Vec<usize> {
+    fn matched(&self, _kind: Kernel) -> Vec<usize> {
         vec![0, 1, 2, 3]
     }
     /// Where the NTK recursion starts.
@@ -50,12 +60,7 @@ pub trait ExplicitFamily: Sync {
         FirstLayer::Trained
     }
     /// A reason the targets cannot be reached (a necessary condition they violate), if the family has one.
-    fn infeasibility(
-        &self,
-        _targets: &Coefficients,
-        _tau0: f64,
-        _kind: KernelKind,
-    ) -> Option<String> {
+    fn infeasibility(&self, _targets: &Coefficients, _tau0: f64, _kind: Kernel) -> Option<String> {
         None
     }
     /// The canonical representative of the parameters' symmetry class, for data of scale τ₀.
@@ -66,52 +71,82 @@ pub trait ExplicitFamily: Sync {
     fn start(&self, rng: &mut ChaCha8Rng) -> Vec<f64>;
 }
 
+/// The family's network with `params` on data of scale τ₀, as it is built: its layers with unit variances, each
+/// centered at its input scale, the family's first layer (trained or frozen for the NTK), τ₀ fixed — ready for
+/// the exact kernels ([`crate::kernel::explicit::mlp_kernels`]), the equivalents or finite-width networks.
+pub fn family_network(family: &dyn ExplicitFamily, params: &[f64], tau0: f64) -> Result<MlpParams> {
+    MlpParams::unit_variance(family.layers(params)?)?
+        .centered_at_input_scale()
+        .with_first_layer(family.first_layer())
+        .with_tau0(tau0)
+}
+
 /// The equivalent coefficients of the family's network with `params` on data of scale τ₀.
 pub fn family_coefficients(
     family: &dyn ExplicitFamily,
     params: &[f64],
     tau0: f64,
-    kind: KernelKind,
+    kind: Kernel,
 ) -> Result<Coefficients> {
-    let layers = family.layers(params)?;
-    let e = explicit_equivalent(&layers, tau0, family.first_layer())?;
-    match kind {
-        KernelKind::Ck => Ok(e.ck),
-        KernelKind::Ntk => e.ntk.ok_or_else(|| Error::Undefined {
-            quantity: "the NTK of this family",
-            activation: family.name().into(),
-            why: "a layer has no derivative",
-        }),
-    }
+    explicit_equivalent(&family_network(family, params, tau0)?)?.coefficients(kind)
 }
 
-/// The layers of the family's network as it is built (each activation centered at its own input scale,
-/// [`crate::rmt::equivalent::centered_layers`]), ready for the exact kernels or finite-width networks.
-pub fn network_layers(
-    family: &dyn ExplicitFamily,
-    params: &[f64],
-    tau0: f64,
-) -> Result<Vec<ActivationRef>> {
-    centered_layers(family.layers(params)?, tau0)
+/// The DEQ's targets (math §7): (ĝ₁, ĝ₂, ĝ₃, ĝ₀) for the CK, (β₁, β₂, β₃, κ² − τ₀²β₁) for the NTK, on data of
+/// the scale τ₀ the params carry.
+pub fn deq_targets(deq: &DeqParams, kind: Kernel) -> Result<Coefficients> {
+    if kind == Kernel::Nngp {
+        return Err(Error::Undefined {
+            quantity: "a design target for the pre-activation NNGP",
+            activation: deq.activation().name(),
+            why: "the design matches the CK or the NTK",
+        });
+    }
+    deq_equivalent(deq)?.coefficients(kind)
 }
 
-/// The DEQ's targets: (ĝ₁, ĝ₂, ĝ₃, ĝ₀) for the CK, (β₁, β₂, β₃, κ² − τ₀²β₁) for the NTK (SPEC §7).
-pub fn deq_targets(
-    activation: &ActivationRef,
-    sigma_a2: f64,
-    sigma_b2: f64,
-    tau0: f64,
-    kind: KernelKind,
-) -> Result<Coefficients> {
-    let e = deq_equivalent(activation, sigma_a2, sigma_b2, tau0)?;
-    match kind {
-        KernelKind::Ck => Ok(e.ck),
-        KernelKind::Ntk => e.ntk.ok_or_else(|| Error::Undefined {
-            quantity: "the Implicit-NTK targets",
-            activation: activation.name(),
-            why: "they need d = E[φ′²]",
-        }),
-    }
+/// The family a DEQ's shallow twin is drawn from: for the CK one hard-tanh layer when φ is odd (`hardtanh`), two
+/// L-ReLU layers otherwise (`lrelu2`); for the NTK three L-ReLU layers with the input layer frozen (`lrelu3`:
+/// two come close but do not reach the targets, docs/design.md).
+pub fn twin_family(deq: &DeqParams, kind: Kernel) -> Result<Box<dyn ExplicitFamily>> {
+    let name = match kind {
+        Kernel::Ck if deq.activation().parity() == Parity::Odd => "hardtanh",
+        Kernel::Ck => "lrelu2",
+        Kernel::Ntk => "lrelu3",
+        Kernel::Nngp => {
+            return Err(Error::Undefined {
+                quantity: "a shallow twin for the pre-activation NNGP",
+                activation: deq.activation().name(),
+                why: "the design matches the CK or the NTK",
+            })
+        }
+    };
+    family_by_name(name, false)
+}
+
+/// The shallow explicit network whose equivalent `kind` equals the DEQ's: the search's whole result (every
+/// distinct solution, smallest residual first, or why there is none) and the best solution's network.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Twin {
+    /// The family, targets and solutions.
+    pub result: MatchResult,
+    /// The network of the best solution, `None` when infeasible.
+    pub network: Option<MlpParams>,
+}
+
+/// The DEQ's shallow twin for `kind` ([`twin_family`], [`deq_targets`], [`match_family`]), on data of the scale
+/// τ₀ the params carry.
+pub fn twin(deq: &DeqParams, kind: Kernel, search: &MatchParams) -> Result<Twin> {
+    let tau0 = deq.input_scale(None)?;
+    let family = twin_family(deq, kind)?;
+    let targets = deq_targets(deq, kind)?;
+    let result = match_family(family.as_ref(), &targets, tau0, kind, search)?;
+    let network = result
+        .solutions
+        .first()
+        .map(|s| family_network(family.as_ref(), &s.params, tau0))
+        .transpose()?;
+    Ok(Twin { result, network })
 }
 
 /// Checked settings of the search.
@@ -153,20 +188,31 @@ impl Default for MatchParams {
 }
 
 /// One solution: canonical parameters and ‖coefficients − targets‖_∞ on the matched components.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Solution {
+    /// The parameters, in the family's canonical form.
     pub params: Vec<f64>,
+    /// ‖coefficients − targets‖_∞ on the matched components.
     pub residual: f64,
 }
 
 /// The result of a search.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct MatchResult {
+    /// The family's name.
     pub family: &'static str,
+    /// Its parameters' names.
     pub parameter_names: Vec<&'static str>,
-    pub kind: KernelKind,
+    /// The kernel matched.
+    pub kind: Kernel,
+    /// The targets.
     pub targets: Coefficients,
+    /// Which of (c₁, c₂, c₃, c₀) are matched.
     pub matched: Vec<usize>,
+    /// Whether a solution was found.
     pub feasible: bool,
     /// Distinct solutions, smallest residual first.
     pub solutions: Vec<Solution>,
@@ -174,6 +220,7 @@ pub struct MatchResult {
     pub reason: Option<String>,
     /// The best point found when infeasible by search.
     pub best: Option<Solution>,
+    /// Random starts tried.
     pub starts: usize,
 }
 
@@ -181,7 +228,7 @@ fn residual_vector(
     family: &dyn ExplicitFamily,
     params: &[f64],
     tau0: f64,
-    kind: KernelKind,
+    kind: Kernel,
     targets: &[f64; 4],
     matched: &[usize],
     out: &mut [f64],
@@ -200,12 +247,12 @@ fn residual_vector(
     }
 }
 
-/// Match `family`'s coefficients to `targets` (SPEC §7).
+/// Match `family`'s coefficients to `targets` (math §7).
 pub fn match_family(
     family: &dyn ExplicitFamily,
     targets: &Coefficients,
     tau0: f64,
-    kind: KernelKind,
+    kind: Kernel,
     params: &MatchParams,
 ) -> Result<MatchResult> {
     crate::error::check_positive("tau0", tau0)?;

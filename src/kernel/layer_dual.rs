@@ -3,10 +3,10 @@
 //!
 //! Closed forms (ReLU family, erf, sin, cos, quadratics) are evaluated directly. Otherwise each sample i gets a
 //! row of Hermite coefficients a_k(σ; s_i), s_i = √Σ_ii, and an entry is Mehler's sum
-//! Σ_{k<K} a_k(σ; s_i)a_k(σ; s_j)ρ^k (SPEC §2). Its truncation error is bounded by Cauchy–Schwarz:
+//! Σ_{k<K} a_k(σ; s_i)a_k(σ; s_j)ρ^k (math §2). Its truncation error is bounded by Cauchy–Schwarz:
 //! |Σ_{k≥K} a_{ik}a_{jk}ρ^k| ≤ |ρ|^K √(T_i T_j), with the Parseval tails T_i = E[σ(s_iξ)²] − Σ_{k<K} a_{ik}².
-//! Entries where that bound exceeds [`MEHLER_TOLERANCE`]·√(E[σ(s_iξ)²]E[σ(s_jξ)²]) — correlations close to
-//! ±1 for activations whose coefficients decay slowly — fall back to 2-D quadrature, so every entry meets the
+//! Entries where that bound exceeds [`MEHLER`]·√(E[σ(s_iξ)²]E[σ(s_jξ)²]) — correlations close to ±1 for
+//! activations whose coefficients decay slowly — fall back to 2-D quadrature, so every entry meets the
 //! tolerance; [`LayerDual::fallbacks`] counts them.
 
 use std::f64::consts::PI;
@@ -19,21 +19,13 @@ use crate::activation::{
     dual_kernel, dual_kernel_derivative, snap_correlation, Activation, ActivationRef, ClosedFamily,
     Cov2,
 };
+use crate::tolerance::{CHEBYSHEV_FIT, MEHLER, MEHLER_MAX_TERMS};
 use crate::Result;
 
 const FRAC_1_2PI: f64 = 0.5 / PI;
 
-/// Relative accuracy of every series-evaluated entry (see the module documentation).
-pub const MEHLER_TOLERANCE: f64 = 1e-13;
-/// The largest number of Hermite terms per sample.
-pub const MEHLER_MAX_TERMS: usize = 256;
-
-/// Relative accuracy asked of the Chebyshev fit of the coefficient rows over the samples' scales (see
-/// [`crate::activation::chebyshev`]); the rows are computed one by one when the fit does not reach it.
-const ROW_FIT_TOLERANCE: f64 = 1e-15;
-
 /// Entries evaluated together by [`LayerDual::eval_block`]: samples j in blocks of this many.
-pub const BLOCK: usize = 8;
+pub(crate) const BLOCK: usize = 8;
 
 /// Per-sample Hermite rows of one function (σ or σ′).
 struct SeriesTable {
@@ -62,7 +54,7 @@ impl SeriesTable {
             let beyond = (e - a.iter().map(|v| v * v).sum::<f64>()).abs();
             let mut tail = beyond;
             let mut k = MEHLER_MAX_TERMS;
-            while k > 1 && tail + a[k - 1] * a[k - 1] <= 0.1 * MEHLER_TOLERANCE * e {
+            while k > 1 && tail + a[k - 1] * a[k - 1] <= 0.1 * MEHLER * e {
                 tail += a[k - 1] * a[k - 1];
                 k -= 1;
             }
@@ -76,7 +68,7 @@ impl SeriesTable {
         let rows = eval_many(
             |s| coefficients_and_second_moment(&f, kinks, s, terms),
             &scales,
-            ROW_FIT_TOLERANCE,
+            CHEBYSHEV_FIT,
         );
         let n = rows.len();
         let mut coef = Vec::with_capacity(n * terms);
@@ -104,7 +96,7 @@ impl SeriesTable {
             blocks,
             second,
             rel_tail,
-            fma: crate::simd::avx2_fma(),
+            fma: crate::linalg::avx2_fma(),
         }
     }
 
@@ -117,7 +109,7 @@ impl SeriesTable {
     #[inline]
     fn bound_holds(&self, i: usize, j: usize, rho: f64) -> bool {
         let bound = self.rel_tail[i] * self.rel_tail[j];
-        bound <= MEHLER_TOLERANCE || bound * rho.abs().powi(self.terms as i32) <= MEHLER_TOLERANCE
+        bound <= MEHLER || bound * rho.abs().powi(self.terms as i32) <= MEHLER
     }
 
     /// How many leading terms meet the tolerance at every correlation |ρ| ≤ r: the omitted part is at most
@@ -127,7 +119,7 @@ impl SeriesTable {
     #[inline(always)]
     fn terms_for(&self, r: f64) -> usize {
         if r < 1.0 {
-            let k = (MEHLER_TOLERANCE.ln() / r.ln()).ceil();
+            let k = (MEHLER.ln() / r.ln()).ceil();
             if k < self.terms as f64 {
                 return (k as usize).max(1);
             }
@@ -273,7 +265,7 @@ enum Mode {
 }
 
 /// The dual kernels of one layer's activation for the entries of a matrix with a fixed diagonal.
-pub struct LayerDual {
+pub(crate) struct LayerDual {
     act: ActivationRef,
     mode: Mode,
     fallbacks: AtomicUsize,

@@ -1,97 +1,112 @@
-//! Infinite-width kernel matrices.
+//! Infinite-width kernel matrices (math §4, §5).
 //!
-//! - [`explicit`]: the exact CK (NNGP) and NTK of L-layer fully connected networks (SPEC §4).
+//! - [`explicit`]: the exact CK, pre-activation NNGP and NTK of L-layer fully connected networks.
+//! - [`implicit`]: the DEQ's Σ*, G*, K* and the Feng–Kolter Σ*, Θ*, as fixed points of entrywise maps.
 //!
-//! Shared machinery: the Gram matrix by a triangular (SYRK-like) product ([`gram`]), per-layer entrywise dual
-//! kernels evaluated from closed forms or per-sample Hermite tables ([`LayerDual`]), and parallel passes over
-//! one triangle of a symmetric matrix.
+//! Both take a checked parameter struct ([`explicit::MlpParams`], [`implicit::DeqParams`],
+//! [`implicit::FengKolterParams`]), data X (n×p, one sample per row), the kernels wanted as an array of
+//! [`Kernel`]s, and a [`crate::progress::Progress`] observer; they return the matrices in the order asked, so
+//! nothing asked for can be missing:
+//!
+//! ```
+//! use deq_kernels::activation::Builtin;
+//! use deq_kernels::kernel::explicit::{mlp_kernels, MlpParams};
+//! use deq_kernels::kernel::Kernel;
+//! use deq_kernels::progress::NoProgress;
+//!
+//! let x = ndarray::array![[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]];
+//! let net = MlpParams::new(Builtin::Tanh, 3, 1.0, 0.1)?; // depth 3, σ_w² = 1, σ_b² = 0.1
+//! let ([ntk], _) = mlp_kernels::<f32, 1>(&net, x.view(), [Kernel::Ntk], &NoProgress)?;
+//! assert_eq!(ntk.dim(), (3, 3));
+//! # Ok::<(), deq_kernels::Error>(())
+//! ```
+//!
+//! Each entry depends only on (x_iᵀx_i, x_jᵀx_j, x_iᵀx_j): the Gram matrix is one triangular product, then one
+//! pass over one triangle evaluates every entry, rows in parallel, and the other triangle is mirrored. The
+//! per-layer dual kernels come from closed forms or per-sample Hermite tables (docs/numerics.md).
 
 pub mod explicit;
 mod fastmath;
 pub mod implicit;
 mod layer_dual;
-mod symmetric;
 
 use ndarray::{Array2, ArrayView2};
 
-pub use layer_dual::{LayerDual, BLOCK, MEHLER_MAX_TERMS, MEHLER_TOLERANCE};
-pub use symmetric::mirror_lower_to_upper;
-
-pub use crate::real::Real;
 use crate::{Error, Result};
 
-/// Observer of a long computation (the CLI draws a progress bar with it). `advance` is called from worker
-/// threads with the number of work units just finished; `total` is announced first.
-pub trait Progress: Sync {
-    fn start(&self, _total: u64) {}
-    fn advance(&self, _units: u64) {}
-    fn finish(&self) {}
+/// One of the kernels of a network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
+#[non_exhaustive]
+pub enum Kernel {
+    /// The pre-activation NNGP: the covariance of the last hidden layer's pre-activations (an explicit network's
+    /// Σ_L, the DEQ's Σ*, the Feng–Kolter Σ*).
+    Nngp,
+    /// The conjugate kernel: the covariance of the last hidden layer's outputs, the NNGP of the readout (an
+    /// explicit network's K_L, the DEQ's Implicit-CK G*).
+    Ck,
+    /// The neural tangent kernel (the DEQ's Implicit-NTK K*, the Feng–Kolter Θ*).
+    Ntk,
 }
 
-/// The silent observer.
-pub struct NoProgress;
-
-impl Progress for NoProgress {}
-
-/// The data scale τ₀ = √(‖X‖_F²/n) (root mean squared norm of the rows), SPEC §6's default input scale.
-pub fn data_scale(x: ArrayView2<f64>) -> f64 {
-    (x.iter().map(|v| v * v).sum::<f64>() / x.nrows() as f64).sqrt()
+impl Kernel {
+    /// The lowercase name the command line uses: `nngp`, `ck`, `ntk`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kernel::Nngp => "nngp",
+            Kernel::Ck => "ck",
+            Kernel::Ntk => "ntk",
+        }
+    }
 }
 
-/// Refuse empty, non-finite or non-contiguous-shaped data (n×p, one sample per row).
-pub fn check_data(x: ArrayView2<f64>) -> Result<()> {
-    let (n, p) = x.dim();
-    if n == 0 || p == 0 {
-        return Err(Error::Shape {
-            what: format!(
-                "data matrix is {n}×{p}; need at least one sample (row) and one feature (column)"
-            ),
+impl std::fmt::Display for Kernel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Kernel {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "nngp" => Ok(Kernel::Nngp),
+            "ck" => Ok(Kernel::Ck),
+            "ntk" => Ok(Kernel::Ntk),
+            other => Err(Error::UnknownName {
+                what: "kernel",
+                name: other.into(),
+                known: "nngp, ck, ntk".into(),
+            }),
+        }
+    }
+}
+
+/// Refuse an empty request or one that names a kernel twice.
+pub(crate) fn check_request(kinds: &[Kernel]) -> Result<()> {
+    if kinds.is_empty() {
+        return Err(Error::Missing {
+            name: "a kernel",
+            why: "ask for at least one of Kernel::Nngp, Kernel::Ck, Kernel::Ntk",
         });
     }
-    if let Some(((i, j), v)) = x.indexed_iter().find(|(_, v)| !v.is_finite()) {
-        return Err(Error::NonFinite {
-            what: "data matrix",
-            location: format!("row {i}, column {j} (value {v})"),
-        });
+    for (i, k) in kinds.iter().enumerate() {
+        if kinds[..i].contains(k) {
+            return Err(Error::InvalidParameter {
+                name: "kernels",
+                value: i as f64,
+                requirement: "ask for each kernel once",
+            });
+        }
     }
     Ok(())
 }
 
-/// The lower triangle (with the diagonal) of G = X·Xᵀ for X n×p (rows are samples), by faer's triangular
-/// matrix product on all threads. The strict upper triangle is left zero.
-pub fn gram_lower(x: ArrayView2<f64>) -> Array2<f64> {
-    let (n, p) = x.dim();
-    let mut g = crate::buffer::zeroed_matrix::<f64>(n, n);
-    let xs = x.as_standard_layout();
-    // SAFETY: `xs` is a standard-layout n×p buffer and `g` an owned n×n buffer; both views live only in this
-    // scope and do not alias.
-    let (xf, gf) = unsafe {
-        (
-            faer::MatRef::from_raw_parts(xs.as_ptr(), n, p, p as isize, 1),
-            faer::MatMut::from_raw_parts_mut(g.as_mut_ptr(), n, n, n as isize, 1),
-        )
-    };
-    faer::linalg::matmul::triangular::matmul(
-        gf,
-        faer::linalg::matmul::triangular::BlockStructure::TriangularLower,
-        faer::Accum::Replace,
-        xf,
-        faer::linalg::matmul::triangular::BlockStructure::Rectangular,
-        xf.transpose(),
-        faer::linalg::matmul::triangular::BlockStructure::Rectangular,
-        1.0,
-        faer::Par::rayon(0),
-    );
-    g
-}
-
-/// Reuse an f64 matrix as `Array2<T>` when T is f64, convert otherwise.
-pub(crate) fn into_real<T: Real>(a: Array2<f64>) -> Array2<T> {
-    if std::any::TypeId::of::<T>() == std::any::TypeId::of::<f64>() {
-        // SAFETY: T is f64, checked above.
-        let a = std::mem::ManuallyDrop::new(a);
-        unsafe { std::ptr::read(&*a as *const Array2<f64> as *const Array2<T>) }
-    } else {
-        a.mapv(T::from_f64)
-    }
+/// The Gram matrix G = X·Xᵀ of the samples (rows) of X, by a triangular (SYRK-like) product on the caller's rayon
+/// pool; every kernel here is a function of it.
+pub fn gram(x: ArrayView2<f64>) -> Result<Array2<f64>> {
+    crate::data::check_samples(x)?;
+    crate::linalg::gram(x)
 }

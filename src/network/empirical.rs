@@ -1,24 +1,30 @@
 //! Empirical CK and NTK of finite-width networks, averaged over independent draws, streaming: one n×n
-//! accumulator plus the per-draw Gram matrices, whatever the number of draws (SPEC §8).
+//! accumulator plus the per-draw Gram matrices, whatever the number of draws (math §8).
 
 use std::time::Instant;
 
 use ndarray::{Array2, ArrayView2, Zip};
-use serde::Serialize;
 
 use super::{activate, DeqNetwork, MlpNetwork, Weights};
-use crate::activation::{require_derivative, ActivationRef};
-use crate::eigen::matmul_into;
+use crate::activation::require_derivative;
+use crate::kernel::explicit::{FirstLayer, MlpParams};
 use crate::kernel::implicit::DeqParams;
-use crate::kernel::{gram_lower, mirror_lower_to_upper, NoProgress, Progress, Real};
+use crate::kernel::Kernel;
+use crate::linalg::{gram, matmul_into};
+use crate::progress::Progress;
 use crate::solve::AndersonParams;
-use crate::{Error, Result};
+use crate::{Error, Real, Result};
 
-/// Which empirical kernel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum EmpiricalKind {
-    Ck,
-    Ntk,
+/// The empirical kernels are the CK and the NTK; the pre-activation NNGP has no empirical counterpart here.
+fn check_kind(kind: Kernel) -> Result<()> {
+    if kind == Kernel::Nngp {
+        return Err(Error::Undefined {
+            quantity: "an empirical pre-activation NNGP",
+            activation: "a finite-width network".into(),
+            why: "the empirical kernels are the CK ZZᵀ and the NTK; ask for Kernel::Ck or Kernel::Ntk",
+        });
+    }
+    Ok(())
 }
 
 /// Checked settings: width m ≥ 1, draws ≥ 1, weight distribution, seed (draw d uses seed + d), and for the DEQ
@@ -34,6 +40,7 @@ pub struct EmpiricalParams {
 }
 
 impl EmpiricalParams {
+    /// Width m and the number of draws; Gaussian weights, seed 0, the DEQ's fixed point by Anderson to 1e-10.
     pub fn new(width: usize, draws: usize) -> Result<Self> {
         if width == 0 || draws == 0 {
             return Err(Error::InvalidParameter {
@@ -51,14 +58,17 @@ impl EmpiricalParams {
             unrolled: None,
         })
     }
+    /// The weights' distribution.
     pub fn with_weights(mut self, w: Weights) -> Result<Self> {
         self.weights = w.checked()?;
         Ok(self)
     }
+    /// The seed of draw 0 (draw d uses seed + d).
     pub fn with_seed(mut self, seed: u64) -> Self {
         self.seed = seed;
         self
     }
+    /// The DEQ's forward solver.
     pub fn with_anderson(mut self, a: AndersonParams) -> Self {
         self.anderson = a;
         self
@@ -68,58 +78,51 @@ impl EmpiricalParams {
         self.unrolled = Some(iterations);
         self
     }
+    /// The width m.
     pub fn width(&self) -> usize {
         self.width
     }
 }
 
-/// An empirical kernel matrix and how it was made.
-#[derive(Debug)]
-pub struct EmpiricalKernel<T> {
-    pub matrix: Array2<T>,
-    pub report: EmpiricalReport,
-}
-
-#[derive(Debug, Clone, Serialize)]
+/// How an empirical kernel was made.
+#[derive(Debug, Clone)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct EmpiricalReport {
+    /// The width m.
     pub width: usize,
+    /// The draws averaged.
     pub draws: usize,
+    /// The weights' distribution.
     pub weights: Weights,
-    /// Forward-pass iterations per draw (DEQ) and the largest final residual.
+    /// Forward-pass iterations per draw (DEQ).
     pub forward_iterations: Vec<usize>,
+    /// The largest final residual of the forward passes (DEQ).
     pub max_forward_residual: f64,
+    /// Wall time.
     pub seconds: f64,
-}
-
-/// YYᵀ (n×n, full).
-fn gram(y: ArrayView2<f64>) -> Array2<f64> {
-    let mut g = gram_lower(y);
-    mirror_lower_to_upper(&mut g);
-    g
 }
 
 fn finish<T: Real>(
     mut acc: Array2<f64>,
     draws: usize,
     report: EmpiricalReport,
-) -> EmpiricalKernel<T> {
+) -> (Array2<T>, EmpiricalReport) {
     let inv = 1.0 / draws as f64;
     acc.mapv_inplace(|v| v * inv);
-    EmpiricalKernel {
-        matrix: acc.mapv(T::from_f64),
-        report,
-    }
+    (acc.mapv(T::from_f64), report)
 }
 
-/// The DEQ's empirical CK ZZᵀ or NTK (ZZᵀ) ⊘ (11ᵀ − σ_a²·dZdZᵀ), averaged over draws.
+/// The DEQ's empirical CK ZZᵀ or NTK (ZZᵀ) ⊘ (11ᵀ − σ_a²·dZdZᵀ), averaged over draws; progress in draws.
 pub fn deq_empirical<T: Real>(
     params: &DeqParams,
     x: ArrayView2<f64>,
-    kind: EmpiricalKind,
+    kind: Kernel,
     emp: &EmpiricalParams,
     progress: &dyn Progress,
-) -> Result<EmpiricalKernel<T>> {
+) -> Result<(Array2<T>, EmpiricalReport)> {
     let start = Instant::now();
+    check_kind(kind)?;
     let n = x.nrows();
     let mut acc = Array2::<f64>::zeros((n, n));
     let mut report = EmpiricalReport {
@@ -139,18 +142,18 @@ pub fn deq_empirical<T: Real>(
         };
         report.forward_iterations.push(state.report.iterations);
         report.max_forward_residual = report.max_forward_residual.max(state.report.residual);
-        let g = gram(state.z.view());
+        let g = gram(state.z.view())?;
         match kind {
-            EmpiricalKind::Ck => acc += &g,
-            EmpiricalKind::Ntk => {
+            Kernel::Ntk => {
                 let dz = net.derivative(&state)?;
-                let gd = gram(dz.view());
+                let gd = gram(dz.view())?;
                 let a = net.sigma_a2;
                 Zip::from(&mut acc)
                     .and(&g)
                     .and(&gd)
                     .par_for_each(|s, &gv, &dv| *s += gv / (1.0 - a * dv));
             }
+            _ => acc += &g,
         }
         progress.advance(1);
     }
@@ -161,36 +164,32 @@ pub fn deq_empirical<T: Real>(
 
 /// An MLP's empirical CK Y_LY_Lᵀ or NTK Y_LY_Lᵀ + Σ_ℓ (D_ℓD_ℓᵀ)∘(Y_{ℓ−1}Y_{ℓ−1}ᵀ) (ℓ ≥ 2 with the input layer
 /// frozen), where D_L = (φ_L′(H_L) ⊙ 1vᵀ)/√m and D_{ℓ−1} = (D_ℓW_ℓ) ⊙ φ′_{ℓ−1}(H_{ℓ−1})/√m are the
-/// gradients of the output with respect to the pre-activations; averaged over draws.
+/// gradients of the output with respect to the pre-activations; averaged over draws of the network `params`
+/// ([`MlpNetwork::sample`]: unit variances, activations centered for `x` as the params say); progress in draws.
 pub fn mlp_empirical<T: Real>(
-    layers: &[ActivationRef],
+    params: &MlpParams,
     x: ArrayView2<f64>,
-    kind: EmpiricalKind,
-    frozen_first_layer: bool,
+    kind: Kernel,
     emp: &EmpiricalParams,
     progress: &dyn Progress,
-) -> Result<EmpiricalKernel<T>> {
+) -> Result<(Array2<T>, EmpiricalReport)> {
     let start = Instant::now();
-    if kind == EmpiricalKind::Ntk {
-        for a in layers {
-            require_derivative(a, "the empirical NTK")?;
+    check_kind(kind)?;
+    if kind == Kernel::Ntk {
+        for l in params.layers() {
+            require_derivative(&l.activation, "the empirical NTK")?;
         }
     }
+    let frozen_first_layer = params.first_layer() == FirstLayer::Frozen;
     let n = x.nrows();
     let mut acc = Array2::<f64>::zeros((n, n));
     progress.start(emp.draws as u64);
     for d in 0..emp.draws {
-        let net = MlpNetwork::sample(
-            layers,
-            x.ncols(),
-            emp.width,
-            emp.weights,
-            emp.seed + d as u64,
-        )?;
+        let net = MlpNetwork::sample(params, x, emp.width, emp.weights, emp.seed + d as u64)?;
         let state = net.forward(x)?;
         let depth = net.layers.len();
-        acc += &gram(state.y[depth].view());
-        if kind == EmpiricalKind::Ntk {
+        acc += &gram(state.y[depth].view())?;
+        if kind == Kernel::Ntk {
             let m = emp.width;
             // D_L.
             let (act, _) = &net.layers[depth - 1];
@@ -200,8 +199,8 @@ pub fn mlp_empirical<T: Real>(
             let mut delta = dl;
             for l in (0..depth).rev() {
                 if l > 0 || !frozen_first_layer {
-                    let term = gram(delta.view());
-                    let inputs = gram(state.y[l].view());
+                    let term = gram(delta.view())?;
+                    let inputs = gram(state.y[l].view())?;
                     Zip::from(&mut acc)
                         .and(&term)
                         .and(&inputs)
@@ -239,14 +238,4 @@ pub fn mlp_empirical<T: Real>(
         seconds: start.elapsed().as_secs_f64(),
     };
     Ok(finish(acc, emp.draws, report))
-}
-
-/// [`deq_empirical`] without progress.
-pub fn deq_empirical_quiet<T: Real>(
-    params: &DeqParams,
-    x: ArrayView2<f64>,
-    kind: EmpiricalKind,
-    emp: &EmpiricalParams,
-) -> Result<EmpiricalKernel<T>> {
-    deq_empirical(params, x, kind, emp, &NoProgress)
 }

@@ -5,13 +5,15 @@
 use faer::linalg::solvers::Solve;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 
-use crate::eigen::matmul_into;
+use crate::linalg::matmul_into;
 use crate::{Error, Result};
 
 /// A linear readout W (m×K) fitted by ridge regression on one-hot targets.
 #[derive(Debug, Clone)]
 pub struct RidgeReadout {
+    /// W (m×K).
     pub weights: Array2<f64>,
+    /// The ridge λ.
     pub lambda: f64,
 }
 

@@ -1,4 +1,4 @@
-//! Finite-width random networks whose kernels converge to the infinite-width ones (SPEC §8).
+//! Finite-width random networks whose kernels converge to the infinite-width ones (math §8).
 //!
 //! - [`DeqNetwork`]: z = φ(σ_a·Az + σ_b·Bx)/√m with A ∈ ℝ^{m×m}, B ∈ ℝ^{m×p} of i.i.d. unit-variance entries; the
 //!   forward pass solves Z = φ(σ_a·ZAᵀ + σ_b·XBᵀ)/√m for all n samples at once (rows of Z), each iteration one
@@ -21,25 +21,53 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
-use serde::Serialize;
 
 use crate::activation::{require_derivative, Activation, ActivationRef};
-use crate::eigen::matmul_into;
-use crate::kernel::check_data;
-use crate::kernel::implicit::{deq_activation, DeqParams};
+use crate::data::check_samples as check_data;
+use crate::kernel::explicit::{FirstLayer, MlpParams};
+use crate::kernel::implicit::DeqParams;
+use crate::linalg::{faer_mut, faer_ref, matmul_into};
 use crate::solve::{anderson, AndersonParams, SolveReport};
 use crate::{Error, Result};
 
 /// The distribution of the weights' entries (all with mean 0 and variance 1).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub enum Weights {
+    /// N(0, 1).
     Gaussian,
     /// ±1 with probability ½.
     Rademacher,
     /// ±1/√s with probability s/2 each, 0 otherwise (s ∈ (0, 1]).
     SparseTernary {
+        /// The fraction s of non-zero entries.
         density: f64,
     },
+}
+
+impl std::str::FromStr for Weights {
+    type Err = Error;
+
+    /// `gaussian`, `rademacher` or `ternary:S` (density S in (0, 1]).
+    fn from_str(s: &str) -> Result<Self> {
+        let bad = || Error::UnknownName {
+            what: "weight distribution",
+            name: s.trim().into(),
+            known: "gaussian, rademacher, ternary:S with a density S in (0, 1]".into(),
+        };
+        match s.trim() {
+            "gaussian" => Ok(Weights::Gaussian),
+            "rademacher" => Ok(Weights::Rademacher),
+            t => {
+                let d = t.strip_prefix("ternary:").ok_or_else(bad)?;
+                Weights::SparseTernary {
+                    density: d.trim().parse().map_err(|_| bad())?,
+                }
+                .checked()
+            }
+        }
+    }
 }
 
 impl Weights {
@@ -120,10 +148,13 @@ fn activate(
 
 /// A random DEQ of width m.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct DeqNetwork {
     /// φ as used (centered as the parameters say).
     pub activation: ActivationRef,
+    /// σ_a².
     pub sigma_a2: f64,
+    /// σ_b².
     pub sigma_b2: f64,
     /// m×m.
     pub a: Array2<f64>,
@@ -133,9 +164,13 @@ pub struct DeqNetwork {
 
 /// The fixed point of a forward pass: Z (n×m), the pre-activations H = σ_a·ZAᵀ + σ_b·XBᵀ, and how the solver went.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct DeqState {
+    /// Z (n×m), one sample per row.
     pub z: Array2<f64>,
+    /// H = σ_a·ZAᵀ + σ_b·XBᵀ at Z.
     pub h: Array2<f64>,
+    /// How the solver went.
     pub report: SolveReport,
 }
 
@@ -157,7 +192,7 @@ impl DeqNetwork {
             });
         }
         let weights = weights.checked()?;
-        let (activation, _, _) = deq_activation(params, x)?;
+        let activation = params.at_scale(params.input_scale(Some(x))?)?.activation;
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let a = weights.draw(width, width, &mut rng);
         let b = weights.draw(width, x.ncols(), &mut rng);
@@ -170,6 +205,7 @@ impl DeqNetwork {
         })
     }
 
+    /// The width m.
     pub fn width(&self) -> usize {
         self.a.nrows()
     }
@@ -196,10 +232,10 @@ impl DeqNetwork {
     fn preactivation(&self, z: ArrayView2<f64>, u: &Array2<f64>, h: &mut Array2<f64>) {
         h.assign(u);
         faer::linalg::matmul::matmul(
-            crate::eigen::faer_mut(h.view_mut()),
+            faer_mut(h.view_mut()),
             faer::Accum::Add,
-            crate::eigen::faer_ref(z),
-            crate::eigen::faer_ref(self.a.t()),
+            faer_ref(z),
+            faer_ref(self.a.t()),
             self.sigma_a2.sqrt(),
             faer::Par::rayon(0),
         );
@@ -302,49 +338,70 @@ impl DeqNetwork {
 
 /// A random fully connected network of width m: layers (activation, W_ℓ) and a readout v.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct MlpNetwork {
+    /// (φ_ℓ as used, W_ℓ of m × fan-in), input side first.
     pub layers: Vec<(ActivationRef, Array2<f64>)>,
+    /// The readout v (m).
     pub readout: ndarray::Array1<f64>,
+    /// Whether the NTK trains the input layer.
+    pub first_layer: FirstLayer,
 }
 
 /// Post-activations Y_ℓ (n×m, ℓ = 0 is the input) and pre-activations H_ℓ (ℓ = 1..L) of a forward pass.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct MlpState {
+    /// Y_0 = X, Y_1, …, Y_L.
     pub y: Vec<Array2<f64>>,
+    /// H_1, …, H_L.
     pub h: Vec<Array2<f64>>,
 }
 
 impl MlpNetwork {
-    /// Draw the weights of the network with these layer activations (use them centered, as
-    /// [`crate::design::network_layers`] builds them), input dimension p.
+    /// Draw the weights of the network `params` of width m for inputs of X's dimension, its activations centered
+    /// for data `x` as the params say (as the infinite-width kernels do). Finite-width networks use the
+    /// convention of math §4: unit weight variances, no biases.
     pub fn sample(
-        layers: &[ActivationRef],
-        p: usize,
+        params: &MlpParams,
+        x: ArrayView2<f64>,
         width: usize,
         weights: Weights,
         seed: u64,
     ) -> Result<Self> {
-        if width == 0 || layers.is_empty() || p == 0 {
+        check_data(x)?;
+        if width == 0 {
             return Err(Error::InvalidParameter {
                 name: "width",
-                value: width as f64,
-                requirement: "a network needs at least one layer, one input and one neuron",
+                value: 0.0,
+                requirement: "a network needs at least one neuron",
             });
         }
+        if !params.is_unit_variance() {
+            return Err(Error::Undefined {
+                quantity: "a finite-width network",
+                activation: "an MLP with σ_w² ≠ 1 or σ_b² ≠ 0".into(),
+                why: "finite-width networks are built with unit weight variances and no biases (MlpParams::unit_variance)",
+            });
+        }
+        let layers = params.resolved_layers(params.input_scale(Some(x))?)?;
         let weights = weights.checked()?;
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let mut fan_in = p;
+        let mut fan_in = x.ncols();
         let mut out = Vec::with_capacity(layers.len());
-        for a in layers {
-            out.push((a.clone(), weights.draw(width, fan_in, &mut rng)));
+        for l in layers {
+            out.push((l.activation, weights.draw(width, fan_in, &mut rng)));
             fan_in = width;
         }
         let readout = weights.draw(width, 1, &mut rng).column(0).to_owned();
         Ok(MlpNetwork {
             layers: out,
             readout,
+            first_layer: params.first_layer(),
         })
     }
 
+    /// The forward pass on data `x` (n×p).
     pub fn forward(&self, x: ArrayView2<f64>) -> Result<MlpState> {
         check_data(x)?;
         if x.ncols() != self.layers[0].1.ncols() {

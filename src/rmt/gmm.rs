@@ -1,5 +1,5 @@
 //! A seedable Gaussian-mixture generator: x_i = (μ_a + z_i)/√p, z_i ~ N(0, C_a), samples ordered by class
-//! (SPEC §6).
+//! (math §6).
 
 use ndarray::{Array1, Array2, Axis};
 use rand::SeedableRng;
@@ -22,8 +22,11 @@ pub enum Covariance {
 /// One class: its size, mean μ_a (unscaled; the sample is divided by √p) and covariance.
 #[derive(Debug, Clone)]
 pub struct MixtureClass {
+    /// n_a.
     pub size: usize,
+    /// μ_a (unscaled).
     pub mean: Array1<f64>,
+    /// C_a.
     pub covariance: Covariance,
 }
 
@@ -92,7 +95,7 @@ impl GaussianMixture {
         Ok(GaussianMixture { p, classes })
     }
 
-    /// The paper's synthetic setting (SPEC §6): two equal classes, n = ⌊0.8p⌋ samples, μ_a = 8e_{8(a−1)+1},
+    /// The paper's synthetic setting (math §6): two equal classes, n = ⌊0.8p⌋ samples, μ_a = 8e_{8(a−1)+1},
     /// C_a = (1 + 8(a−1)/√p)I_p.
     pub fn paper(p: usize) -> Result<Self> {
         Self::paper_with_n(p, (0.8 * p as f64).floor() as usize)
@@ -130,14 +133,17 @@ impl GaussianMixture {
         Self::new(p, classes)
     }
 
+    /// Dimension p.
     pub fn p(&self) -> usize {
         self.p
     }
 
+    /// Samples n = Σ_a n_a.
     pub fn n(&self) -> usize {
         self.classes.iter().map(|c| c.size).sum()
     }
 
+    /// The classes.
     pub fn classes(&self) -> &[MixtureClass] {
         &self.classes
     }

@@ -1,4 +1,4 @@
-//! The equivalent matrix K̃(c₁, c₂, c₃, c₀) = c₁XXᵀ + c₂uuᵀ + c₃JTJᵀ/p + c₀Iₙ (SPEC §4; X here is n×p with one
+//! The equivalent matrix K̃(c₁, c₂, c₃, c₀) = c₁XXᵀ + c₂uuᵀ + c₃JTJᵀ/p + c₀Iₙ (math §4; X here is n×p with one
 //! sample per row), dense, and its spectrum from its structure for n far beyond the dense limit.
 //!
 //! K̃ − c₀I = LMLᵀ with L = [X, u, J] (n × r, r = p + 1 + K) and M = diag(c₁I_p, c₂, c₃T/p), so K̃ has the
@@ -8,12 +8,12 @@
 //! eigenproblem, the memory O(r² + np) — no n×n matrix.
 
 use ndarray::{s, Array1, Array2, ArrayView2};
-use serde::Serialize;
 
 use super::equivalent::Coefficients;
 use super::statistics::MixtureStatistics;
+use crate::data::check_samples as check_data;
 use crate::eigen::{EigenRequest, FaerEigen, SymmetricEigensolver};
-use crate::kernel::{check_data, gram_lower, mirror_lower_to_upper};
+use crate::linalg::{gram_lower, mirror_lower_to_upper};
 use crate::{Error, Result};
 
 fn check_sizes(x: ArrayView2<f64>, stats: &MixtureStatistics) -> Result<()> {
@@ -42,7 +42,7 @@ pub fn equivalent_matrix(
     let n = x.nrows();
     let u = stats.u();
     let tp = &stats.big_t / stats.p as f64;
-    let mut k = gram_lower(x);
+    let mut k = gram_lower(x)?;
     for i in 0..n {
         let (ui, ai) = (u[i], stats.labels[i]);
         let mut row = k.row_mut(i);
@@ -57,8 +57,11 @@ pub fn equivalent_matrix(
 
 /// The spectrum of K̃ without forming it: the r = p + 1 + K eigenvalues c₀ + μ_k and the bulk value c₀ with
 /// multiplicity n − r.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct StructuredSpectrum {
+    /// The order n of K̃.
     pub n: usize,
     /// c₀ + μ_k, ascending (r of them, or n if n < r).
     pub values: Vec<f64>,
@@ -94,7 +97,7 @@ pub fn equivalent_spectrum(
     let mut g = Array2::<f64>::zeros((r, r));
     {
         let xt = x.t();
-        let mut gxx = gram_lower(xt.as_standard_layout().view());
+        let mut gxx = gram_lower(xt.as_standard_layout().view())?;
         mirror_lower_to_upper(&mut gxx);
         g.slice_mut(s![..p, ..p]).assign(&gxx);
     }
@@ -111,7 +114,7 @@ pub fn equivalent_spectrum(
     for a in 0..k {
         g[[p + 1 + a, p + 1 + a]] = stats.sizes[a] as f64;
     }
-    let evd = FaerEigen.solve(g.view(), &EigenRequest::pairs())?;
+    let evd = FaerEigen::default().solve(g.view(), &EigenRequest::pairs())?;
     let (lambda, v) = (evd.values, evd.vectors.expect("vectors requested"));
     // R = Λ^{1/2}Vᵀ (rows with λ ≤ 0 are rounding of a rank deficiency and dropped).
     let scale = lambda.iter().fold(0f64, |m, l| m.max(l.abs()));
@@ -132,7 +135,7 @@ pub fn equivalent_spectrum(
     rmm.slice_mut(s![.., p + 1..]).assign(&jt);
     let small = rmm.dot(&rm.t());
     let small = (&small + &small.t()) * 0.5;
-    let mu = FaerEigen.eigenvalues(small.view())?;
+    let mu = FaerEigen::default().eigenvalues(small.view())?;
     let mut values: Vec<f64> = mu.iter().map(|m| m + c.c0).collect();
     values.sort_by(f64::total_cmp);
     let multiplicity = n - values.len();

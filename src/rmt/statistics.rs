@@ -1,4 +1,4 @@
-//! The objects of the high-dimensional equivalents (SPEC §6) for data x_i = (μ_a + z_i)/√p of K classes:
+//! The objects of the high-dimensional equivalents (math §6) for data x_i = (μ_a + z_i)/√p of K classes:
 //!
 //! | object | definition |
 //! |---|---|
@@ -24,8 +24,9 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use super::gmm::{Covariance, GaussianMixture};
 use crate::{Error, Result};
 
-/// The mixture objects of SPEC §6 for one data set.
+/// The mixture objects of math §6 for one data set.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct MixtureStatistics {
     /// Dimension p.
     pub p: usize,
@@ -113,7 +114,7 @@ impl MixtureStatistics {
         labels: ArrayView1<i64>,
     ) -> Result<Self> {
         let p = mixture.p();
-        crate::kernel::check_data(x)?;
+        crate::data::check_samples(x)?;
         if x.ncols() != p {
             return Err(Error::Shape {
                 what: format!("data has {} columns, the mixture has p = {p}", x.ncols()),
@@ -154,7 +155,7 @@ impl MixtureStatistics {
 
     /// Unbiased estimates from labelled data (n×p, one sample per row; classes need at least 4 samples).
     pub fn from_data(x: ArrayView2<f64>, labels: ArrayView1<i64>) -> Result<Self> {
-        crate::kernel::check_data(x)?;
+        crate::data::check_samples(x)?;
         let (n, p) = x.dim();
         let (labels, k) = class_labels(labels, n)?;
         let pf = p as f64;

@@ -16,8 +16,6 @@ mod newton;
 
 use std::time::Instant;
 
-use serde::Serialize;
-
 pub use anderson::{anderson, AndersonParams};
 pub use lm::{levenberg_marquardt, LevenbergMarquardtParams};
 pub use newton::{newton_bracketed, newton_in_bracket, newton_lanes, NewtonParams};
@@ -25,7 +23,9 @@ pub use newton::{newton_bracketed, newton_in_bracket, newton_lanes, NewtonParams
 use crate::{Error, Result};
 
 /// What a solver did.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct SolveReport {
     /// Evaluations of the map (fixed points) or Newton/bisection steps (roots).
     pub iterations: usize,
@@ -54,9 +54,11 @@ impl FixedPointParams {
             max_iter: check_max_iter(max_iter)?,
         })
     }
+    /// The tolerance.
     pub fn tol(&self) -> f64 {
         self.tol
     }
+    /// The iteration budget.
     pub fn max_iter(&self) -> usize {
         self.max_iter
     }

@@ -1,4 +1,4 @@
-//! Exact infinite-width kernels of deep equilibrium models (SPEC §5), as fixed points of entrywise maps.
+//! Exact infinite-width kernels of deep equilibrium models (math §5), as fixed points of entrywise maps.
 //!
 //! Both models reduce to one scalar equation per entry for the pre-activation covariance y = Σ*_ij:
 //!
@@ -6,7 +6,7 @@
 //! y = a·F(y; Σ*_ii, Σ*_jj) + b_ij,      F(c; s₁₁, s₂₂) = E[φ(u)φ(v)],  (u, v) ~ N(0, [[s₁₁, c], [c, s₂₂]])
 //! ```
 //!
-//! - DEQ of SPEC §5: a = σ_a², b_ij = σ_b²·x_iᵀx_j; then G* = F(Σ*), Ġ* = E[φ′(u)φ′(v)],
+//! - The DEQ z = φ(σ_a·Az + σ_b·Bx)/√m: a = σ_a², b_ij = σ_b²·x_iᵀx_j; then G* = F(Σ*), Ġ* = E[φ′(u)φ′(v)],
 //!   K* = G* ⊘ (1 − σ_a²Ġ*) (+ σ_b²(XXᵀ)∘Ġ* ⊘ (1 − σ_a²Ġ*) when B is trained too).
 //! - Feng–Kolter DEQ: a = σ_W², b_ij = σ_U²·x_iᵀx_j/d + σ_b²; Σ̇* = σ_W²Ġ, Θ* = Σ* ⊘ (1 − Σ̇*).
 //!
@@ -23,26 +23,30 @@ use std::time::Instant;
 
 use ndarray::{Array2, ArrayView2, Axis};
 use rayon::prelude::*;
-use serde::Serialize;
 
 use self::start::ReluFamilyStart;
-use super::{
-    check_data, gram_lower, mirror_lower_to_upper, LayerDual, NoProgress, Progress, Real, BLOCK,
-};
+use super::layer_dual::{LayerDual, BLOCK};
+use super::{check_request, Kernel};
 use crate::activation::chebyshev::VectorInterpolant;
 use crate::activation::{
     dual_kernel, require_derivative, Activation, ActivationRef, Centered, Cov2, ScaleMoments,
 };
 use crate::error::{check_nonnegative, check_positive};
+use crate::linalg::{gram, gram_lower, into_real, mirror_lower_to_upper, zeroed_matrix};
+use crate::progress::Progress;
 use crate::solve::{
     fixed_point, newton_in_bracket, newton_lanes, FixedPointParams, NewtonParams, SolveReport,
 };
-use crate::{Error, Result};
+use crate::tolerance::{CHEBYSHEV_FIT, NEWTON_RESIDUAL, NEWTON_STEP, SCALAR_FIXED_POINT};
+use crate::{Error, Real, Result};
 
-/// How the DEQ's activation is centered (SPEC §5).
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// How the DEQ's activation is centered (math §5).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub enum Centering {
     /// φ = φ₀ − E[φ₀(τ*ξ)] (the paper's default).
+    #[default]
     AtFixedPoint,
     /// φ = φ₀.
     None,
@@ -50,7 +54,27 @@ pub enum Centering {
     Shift(f64),
 }
 
-/// A checked DEQ description: z = φ(σ_a·Az + σ_b·Bx)/√m (SPEC §5).
+/// A checked description of the DEQ z = φ(σ_a·Az + σ_b·Bx)/√m (math §5): the activation φ₀, the weight variances,
+/// how φ is centered, the input scale τ₀ (given, or taken from the data), and whether the NTK trains B.
+///
+/// Everything DEQ-related takes it: the kernels ([`deq_kernels`]), the equivalents
+/// ([`crate::rmt::equivalent::deq_equivalent`]), the design targets ([`crate::design::deq_targets`]), the shallow
+/// twin ([`crate::design::twin`]), the finite-width network ([`crate::network::DeqNetwork`]) and its empirical
+/// kernels. [`input_scale`](Self::input_scale) and [`at_scale`](Self::at_scale) resolve τ₀, τ* and the centered φ
+/// once, the same way for all of them.
+///
+/// ```
+/// use deq_kernels::activation::Builtin;
+/// use deq_kernels::kernel::implicit::DeqParams;
+/// let deq = DeqParams::new(Builtin::Relu, 0.2)?.with_tau0(1.0)?;
+/// assert!((deq.sigma_b2() - 0.8).abs() < 1e-15);
+/// let phi = deq.at_scale(deq.input_scale(None)?)?;
+/// assert!((phi.tau_star.unwrap() - 0.926566).abs() < 1e-6);
+/// // σ_a² ≥ 1 leaves no default σ_b² = 1 − σ_a²: say both.
+/// assert!(DeqParams::new(Builtin::Relu, 1.2).is_err());
+/// assert!(DeqParams::with_variances(Builtin::Relu, 1.2, 0.5).is_ok());
+/// # Ok::<(), deq_kernels::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct DeqParams {
     activation: ActivationRef,
@@ -61,47 +85,140 @@ pub struct DeqParams {
     train_input_weights: bool,
 }
 
+/// The DEQ's activation as the model uses it on data of a given scale: φ = φ₀ − shift.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct DeqAtScale {
+    /// φ, centered as the parameters say.
+    pub activation: ActivationRef,
+    /// The input scale τ₀.
+    pub tau0: f64,
+    /// τ*, when φ is centered at it.
+    pub tau_star: Option<f64>,
+    /// The constant subtracted from φ₀.
+    pub shift: f64,
+}
+
 impl DeqParams {
-    /// The paper's defaults: σ_b² = 1 − σ_a², φ centered at τ*, τ₀² = ‖X‖_F²/n, only A (and the readout)
-    /// trained. Requires 0 < σ_a² < 1 for the default σ_b²; override with [`with_sigma_b2`](Self::with_sigma_b2).
-    pub fn new(activation: ActivationRef, sigma_a2: f64) -> Result<Self> {
-        check_positive("sigma_a2", sigma_a2)?;
+    /// The paper's defaults: σ_b² = 1 − σ_a², φ centered at τ*, τ₀² = ‖X‖_F²/n of the data, only A (and the
+    /// readout) trained. Requires 0 < σ_a² < 1; for other variances use [`with_variances`](Self::with_variances).
+    pub fn new(activation: impl Into<ActivationRef>, sigma_a2: f64) -> Result<Self> {
+        if !(sigma_a2 > 0.0 && sigma_a2 < 1.0) {
+            return Err(Error::InvalidParameter {
+                name: "sigma_a2",
+                value: sigma_a2,
+                requirement: "the default σ_b² = 1 − σ_a² needs 0 < σ_a² < 1; give σ_b² as well (DeqParams::with_variances, --sigma-b2)",
+            });
+        }
+        Self::with_variances(activation, sigma_a2, 1.0 - sigma_a2)
+    }
+
+    /// Any variances σ_a² > 0, σ_b² ≥ 0; the other settings as in [`new`](Self::new).
+    pub fn with_variances(
+        activation: impl Into<ActivationRef>,
+        sigma_a2: f64,
+        sigma_b2: f64,
+    ) -> Result<Self> {
         Ok(DeqParams {
-            activation,
-            sigma_a2,
-            sigma_b2: (1.0 - sigma_a2).max(0.0),
+            activation: activation.into(),
+            sigma_a2: check_positive("sigma_a2", sigma_a2)?,
+            sigma_b2: check_nonnegative("sigma_b2", sigma_b2)?,
             centering: Centering::AtFixedPoint,
             tau0: None,
             train_input_weights: false,
         })
     }
+
+    /// The input-weight variance σ_b² (default 1 − σ_a²).
     pub fn with_sigma_b2(mut self, sigma_b2: f64) -> Result<Self> {
         self.sigma_b2 = check_nonnegative("sigma_b2", sigma_b2)?;
         Ok(self)
     }
+
+    /// How φ is centered (default [`Centering::AtFixedPoint`]).
     pub fn with_centering(mut self, centering: Centering) -> Self {
         self.centering = centering;
         self
     }
+
     /// The input scale τ₀ used for τ* and the centering constant (default: √(‖X‖_F²/n) of the data).
     pub fn with_tau0(mut self, tau0: f64) -> Result<Self> {
         self.tau0 = Some(check_positive("tau0", tau0)?);
         Ok(self)
     }
+
+    /// τ₀ fixed for good: the one given, else √(‖X‖_F²/n) of `x` — so that computations on other data (a test
+    /// split, the equivalents, the design) use the same φ.
+    pub fn with_tau0_from(self, x: ArrayView2<f64>) -> Result<Self> {
+        let tau0 = self.input_scale(Some(x))?;
+        self.with_tau0(tau0)
+    }
+
     /// Train B as well: adds σ_b²(XXᵀ)∘Ġ* ⊘ (1 − σ_a²Ġ*) to the NTK.
     pub fn with_trained_input_weights(mut self, yes: bool) -> Self {
         self.train_input_weights = yes;
         self
     }
+
+    /// φ₀, as given.
+    pub fn activation(&self) -> &ActivationRef {
+        &self.activation
+    }
+
+    /// σ_a².
     pub fn sigma_a2(&self) -> f64 {
         self.sigma_a2
     }
+
+    /// σ_b².
     pub fn sigma_b2(&self) -> f64 {
         self.sigma_b2
     }
+
+    /// How φ is centered.
+    pub fn centering(&self) -> Centering {
+        self.centering
+    }
+
+    /// The τ₀ given with [`with_tau0`](Self::with_tau0), if any.
+    pub fn tau0(&self) -> Option<f64> {
+        self.tau0
+    }
+
+    /// Whether the NTK trains B.
+    pub fn trains_input_weights(&self) -> bool {
+        self.train_input_weights
+    }
+
+    /// The input scale τ₀ for data `x`: the one given, else √(‖X‖_F²/n) of `x`; an error when neither is there.
+    pub fn input_scale(&self, x: Option<ArrayView2<f64>>) -> Result<f64> {
+        crate::data::resolve_input_scale(self.tau0, x)
+    }
+
+    /// φ as the model uses it on data of scale τ₀: centered at τ* (solving math §5's τ*² = σ_a²v(τ*) + σ_b²τ₀²),
+    /// by a given constant, or not at all.
+    pub fn at_scale(&self, tau0: f64) -> Result<DeqAtScale> {
+        check_positive("tau0", tau0)?;
+        let act = self.activation.clone();
+        let (activation, tau_star, shift): (ActivationRef, _, _) = match self.centering {
+            Centering::None => (act, None, 0.0),
+            Centering::Shift(c) => (std::sync::Arc::new(Centered::new(act, c)), None, c),
+            Centering::AtFixedPoint => {
+                let (tau, _) = tau_star(&act, self.sigma_a2, self.sigma_b2, tau0)?;
+                let c = ScaleMoments::compute(&act, tau)?.m0;
+                (std::sync::Arc::new(Centered::new(act, c)), Some(tau), c)
+            }
+        };
+        Ok(DeqAtScale {
+            activation,
+            tau0,
+            tau_star,
+            shift,
+        })
+    }
 }
 
-/// τ* of SPEC §5: τ*² = σ_a²·v(τ*) + σ_b²τ₀², v the variance of the uncentered φ₀ at scale τ*.
+/// τ* of math §5: τ*² = σ_a²·v(τ*) + σ_b²τ₀², v the variance of the uncentered φ₀ at scale τ*.
 pub fn tau_star<A: Activation + ?Sized>(
     act: &A,
     sigma_a2: f64,
@@ -124,7 +241,7 @@ pub fn tau_star<A: Activation + ?Sized>(
                 }
             }
         },
-        &FixedPointParams::new(1e-15 * (1.0 + base), 10_000)?,
+        &FixedPointParams::new(SCALAR_FIXED_POINT * (1.0 + base), 10_000)?,
     );
     if let Some(e) = failure {
         return Err(e);
@@ -153,29 +270,13 @@ fn contraction_error(e: Error, model: &'static str, parameter: &'static str, val
     }
 }
 
-/// Which implicit kernels to compute.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct ImplicitWhich {
-    /// Pre-activation NNGP Σ*.
-    pub nngp: bool,
-    /// Implicit-CK G* (DEQ only).
-    pub ck: bool,
-    /// Implicit-NTK K* (DEQ) or Θ* (Feng–Kolter).
-    pub ntk: bool,
-}
-
-/// The requested matrices and how the fixed points went.
-#[derive(Debug)]
-pub struct ImplicitKernels<T> {
-    pub nngp: Option<Array2<T>>,
-    pub ck: Option<Array2<T>>,
-    pub ntk: Option<Array2<T>>,
-    pub report: ImplicitReport,
-}
-
 /// Diagnostics of an implicit-kernel computation.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ImplicitReport {
+    /// The input scale τ₀ the DEQ's centering used (the one given, or the data's).
+    pub tau0: Option<f64>,
     /// τ* (DEQ) — the scale the activation was centered at.
     pub tau_star: Option<f64>,
     /// The centering constant subtracted from φ₀.
@@ -184,11 +285,13 @@ pub struct ImplicitReport {
     pub max_residual: f64,
     /// Largest a·E[φ′(u)φ′(v)] over the entries: the measured contraction factor of the entry maps.
     pub contraction: f64,
-    /// Largest number of Newton steps for one entry, and the mean.
+    /// Largest number of Newton steps for one entry.
     pub max_iterations: usize,
+    /// Mean number of Newton steps over the off-diagonal entries.
     pub mean_iterations: f64,
     /// Entries evaluated by the 2-D quadrature fallback of the Hermite series.
     pub quadrature_fallbacks: usize,
+    /// Wall time.
     pub seconds: f64,
 }
 
@@ -244,17 +347,9 @@ impl EntryStats {
     }
 }
 
-/// The requested outputs, in the order their buffers are held.
-#[derive(Clone, Copy, PartialEq)]
-enum Output {
-    Nngp,
-    Ck,
-    Ntk,
-}
-
 impl<B: Fn(f64) -> f64 + Sync> EntryMap<'_, B> {
     fn newton_params(&self, scale: f64) -> Result<NewtonParams> {
-        NewtonParams::new(1e-15 * (1.0 + scale), 4.0 * f64::EPSILON, 100)
+        NewtonParams::new(NEWTON_RESIDUAL * (1.0 + scale), NEWTON_STEP, 100)
     }
 
     #[inline]
@@ -349,11 +444,11 @@ impl<B: Fn(f64) -> f64 + Sync> EntryMap<'_, B> {
 
     /// The value of `out` for a solved entry with Gram value g.
     #[inline(always)]
-    fn assemble(&self, out: Output, s: &Solved, g: f64) -> f64 {
+    fn assemble(&self, out: Kernel, s: &Solved, g: f64) -> f64 {
         match (out, self.model) {
-            (Output::Nngp, _) => s.y,
-            (Output::Ck, _) => s.f,
-            (Output::Ntk, Model::Deq { sigma_b2, train_b }) => {
+            (Kernel::Nngp, _) => s.y,
+            (Kernel::Ck, _) => s.f,
+            (Kernel::Ntk, Model::Deq { sigma_b2, train_b }) => {
                 let denom = 1.0 - self.a * s.fdot;
                 if train_b {
                     (s.f + sigma_b2 * g * s.fdot) / denom
@@ -361,15 +456,15 @@ impl<B: Fn(f64) -> f64 + Sync> EntryMap<'_, B> {
                     s.f / denom
                 }
             }
-            (Output::Ntk, Model::FengKolter) => s.y / (1.0 - self.a * s.fdot),
+            (Kernel::Ntk, Model::FengKolter) => s.y / (1.0 - self.a * s.fdot),
         }
     }
 
     /// Row i (j ≤ i) of every output; `rows[0]` holds the Gram row x_iᵀx_j on entry and is overwritten entry
     /// by entry after it is read. Compiled for AVX2 as well, chosen at run time.
-    fn row(&self, i: usize, outs: &[Output], rows: &mut [&mut [f64]]) -> Result<EntryStats> {
+    fn row(&self, i: usize, outs: &[Kernel], rows: &mut [&mut [f64]]) -> Result<EntryStats> {
         #[cfg(target_arch = "x86_64")]
-        if crate::simd::avx2_fma() {
+        if crate::linalg::avx2_fma() {
             // SAFETY: the CPU supports AVX2 and FMA.
             return unsafe { self.row_avx2(i, outs, rows) };
         }
@@ -381,7 +476,7 @@ impl<B: Fn(f64) -> f64 + Sync> EntryMap<'_, B> {
     unsafe fn row_avx2(
         &self,
         i: usize,
-        outs: &[Output],
+        outs: &[Kernel],
         rows: &mut [&mut [f64]],
     ) -> Result<EntryStats> {
         self.row_portable(i, outs, rows)
@@ -393,7 +488,7 @@ impl<B: Fn(f64) -> f64 + Sync> EntryMap<'_, B> {
     fn row_portable(
         &self,
         i: usize,
-        outs: &[Output],
+        outs: &[Kernel],
         rows: &mut [&mut [f64]],
     ) -> Result<EntryStats> {
         let mut stats = EntryStats::default();
@@ -463,7 +558,7 @@ fn solve_diagonal(
         fixed_point(
             &mut s,
             |x, out| out[0] = a * d(x[0].max(0.0)) + bi,
-            &FixedPointParams::new(1e-15 * (1.0 + bi.abs()), 100_000)?,
+            &FixedPointParams::new(SCALAR_FIXED_POINT * (1.0 + bi.abs()), 100_000)?,
         )
         .map_err(|e| contraction_error(e, model, parameter, a))?;
         Ok(s[0])
@@ -476,7 +571,7 @@ fn solve_diagonal(
         });
     if b.len() > DIRECT_BELOW && bmin < bmax {
         let (lo, hi) = (solve_one(bmin, &second)?, solve_one(bmax, &second)?);
-        if let Some(fit) = VectorInterpolant::fit(|v| vec![second(v)], lo, hi, 1e-15, 128) {
+        if let Some(fit) = VectorInterpolant::fit(|v| vec![second(v)], lo, hi, CHEBYSHEV_FIT, 128) {
             let interpolated = |v: f64| fit.eval(v)[0];
             return b
                 .par_iter()
@@ -494,28 +589,29 @@ fn solve_diagonal(
     b.par_iter().map(|&bi| solve_one(bi, &second)).collect()
 }
 
-/// The common driver: diagonal, then every off-diagonal entry; writes the requested outputs.
+/// The common driver: diagonal, then every off-diagonal entry; writes the requested outputs in the order asked.
 ///
 /// Memory: the Gram matrix is computed into the first output's buffer and each entry overwrites its own Gram
-/// value, so the peak is one n×n f64 buffer per requested output (one if none is requested).
+/// value, so the peak is one n×n f64 buffer per requested output.
 #[allow(clippy::too_many_arguments)]
-fn solve_all<T: Real>(
+fn solve_all<T: Real, const N: usize>(
     act: ActivationRef,
     a: f64,
     b_of_gram: impl Fn(f64) -> f64 + Sync,
     x: ArrayView2<f64>,
-    which: ImplicitWhich,
+    kinds: [Kernel; N],
     model: Model,
     names: (&'static str, &'static str),
     progress: &dyn Progress,
-) -> Result<ImplicitKernels<T>> {
+) -> Result<([Array2<T>; N], ImplicitReport)> {
     let start = Instant::now();
+    check_request(&kinds)?;
     require_derivative(
         &act,
         "the implicit kernels (Newton on each entry needs E[φ′φ′])",
     )?;
     let n = x.nrows();
-    let mut bufs = vec![gram_lower(x)];
+    let mut bufs = vec![gram_lower(x)?];
     let bdiag: Vec<f64> = (0..n).map(|i| b_of_gram(bufs[0][[i, i]])).collect();
     let diag = solve_diagonal(&act, a, &bdiag, names.0, names.1)?;
     let dual = LayerDual::new(act.clone(), &diag, true)?;
@@ -529,21 +625,9 @@ fn solve_all<T: Real>(
         model,
         start: relu_start,
     };
-    let outs: Vec<Output> = [
-        (which.nngp, Output::Nngp),
-        (which.ck, Output::Ck),
-        (which.ntk, Output::Ntk),
-    ]
-    .into_iter()
-    .filter_map(|(w, o)| w.then_some(o))
-    .collect();
-    bufs.extend((1..outs.len()).map(|_| crate::buffer::zeroed_matrix::<f64>(n, n)));
-    // Without any requested output the Gram buffer is still overwritten, with Σ*.
-    let outs_or_scratch = if outs.is_empty() {
-        vec![Output::Nngp]
-    } else {
-        outs.clone()
-    };
+    for _ in 1..N {
+        bufs.push(zeroed_matrix::<f64>(n, n)?);
+    }
 
     progress.start((n * (n + 1) / 2) as u64);
     let stats = {
@@ -560,9 +644,9 @@ fn solve_all<T: Real>(
             .enumerate()
             .with_min_len(4)
             .map(|(i, mut rows)| {
-                let s = map.row(i, &outs_or_scratch, &mut rows)?;
+                let s = map.row(i, &kinds, &mut rows)?;
                 progress.advance(i as u64 + 1);
-                Ok(s)
+                Ok::<_, Error>(s)
             })
             .try_reduce(EntryStats::default, |x, y| Ok(x.merge(y)))?
     };
@@ -575,18 +659,21 @@ fn solve_all<T: Real>(
             max_safe: a / stats.contraction,
         });
     }
-    let mut matrices: Vec<Option<Array2<T>>> = vec![None, None, None];
-    for (o, mut m) in outs.iter().zip(bufs) {
-        mirror_lower_to_upper(&mut m);
-        matrices[*o as usize] = Some(super::into_real(m));
-    }
-    let [nngp, ck, ntk]: [Option<Array2<T>>; 3] = matrices.try_into().expect("three slots");
+    let matrices: Vec<Array2<T>> = bufs
+        .into_iter()
+        .map(|mut m| {
+            mirror_lower_to_upper(&mut m);
+            into_real(m)
+        })
+        .collect();
+    let matrices: [Array2<T>; N] = matrices
+        .try_into()
+        .unwrap_or_else(|_| unreachable!("one matrix per kernel asked"));
     let off = (n * (n - 1) / 2).max(1);
-    Ok(ImplicitKernels {
-        nngp,
-        ck,
-        ntk,
-        report: ImplicitReport {
+    Ok((
+        matrices,
+        ImplicitReport {
+            tau0: None,
             tau_star: None,
             centering: 0.0,
             max_residual: stats.max_residual,
@@ -596,57 +683,32 @@ fn solve_all<T: Real>(
             quadrature_fallbacks: dual.fallbacks(),
             seconds: start.elapsed().as_secs_f64(),
         },
-    })
+    ))
 }
 
-/// The DEQ's activation φ as the model uses it — centered as `params` say (by default at τ*, with τ₀² the mean
-/// squared norm of `x` unless given) — with τ* (when centered at it) and the constant subtracted.
-pub fn deq_activation(
+/// The DEQ's kernels `kinds` — pre-activation NNGP Σ*, Implicit-CK G*, Implicit-NTK K* (math §5) — on data `x`
+/// (n×p, rows are samples), in the order asked, by the per-entry Newton path, with how the fixed points went.
+/// τ₀ is the one `params` give or the data's ([`DeqParams::input_scale`]); the report says which. Progress is
+/// reported in entries of the lower triangle.
+///
+/// Errors: empty or non-finite data; a kernel asked twice; an activation without a derivative (Newton on each
+/// entry needs E[φ′φ′]); a DEQ outside its contraction region ([`Error::OutsideContraction`], with the largest
+/// safe σ_a²).
+pub fn deq_kernels<T: Real, const N: usize>(
     params: &DeqParams,
     x: ArrayView2<f64>,
-) -> Result<(ActivationRef, Option<f64>, f64)> {
-    let tau0 = match params.tau0 {
-        Some(t) => t,
-        None => crate::kernel::data_scale(x),
-    };
-    let act = params.activation.clone();
-    Ok(match params.centering {
-        Centering::None => (act, None, 0.0),
-        Centering::Shift(c) => (std::sync::Arc::new(Centered::new(act, c)), None, c),
-        Centering::AtFixedPoint => {
-            let (tau, _) = tau_star(&act, params.sigma_a2, params.sigma_b2, tau0)?;
-            let c = ScaleMoments::compute(&act, tau)?.m0;
-            (std::sync::Arc::new(Centered::new(act, c)), Some(tau), c)
-        }
-    })
-}
-
-/// The DEQ's pre-activation NNGP Σ*, Implicit-CK G* and Implicit-NTK K* (SPEC §5) on data `x` (n×p, rows
-/// are samples), by the per-entry Newton path.
-pub fn deq_kernels<T: Real>(
-    params: &DeqParams,
-    x: ArrayView2<f64>,
-    which: ImplicitWhich,
-) -> Result<ImplicitKernels<T>> {
-    deq_kernels_observed(params, x, which, &NoProgress)
-}
-
-/// [`deq_kernels`] reporting progress in entries of the lower triangle.
-pub fn deq_kernels_observed<T: Real>(
-    params: &DeqParams,
-    x: ArrayView2<f64>,
-    which: ImplicitWhich,
+    kinds: [Kernel; N],
     progress: &dyn Progress,
-) -> Result<ImplicitKernels<T>> {
-    check_data(x)?;
-    let (act, tau, c) = deq_activation(params, x)?;
+) -> Result<([Array2<T>; N], ImplicitReport)> {
+    crate::data::check_samples(x)?;
+    let phi = params.at_scale(params.input_scale(Some(x))?)?;
     let sb2 = params.sigma_b2;
-    let mut k = solve_all::<T>(
-        act,
+    let (matrices, mut report) = solve_all::<T, N>(
+        phi.activation,
         params.sigma_a2,
         move |g| sb2 * g,
         x,
-        which,
+        kinds,
         Model::Deq {
             sigma_b2: sb2,
             train_b: params.train_input_weights,
@@ -654,75 +716,89 @@ pub fn deq_kernels_observed<T: Real>(
         ("DEQ", "sigma_a2"),
         progress,
     )?;
-    k.report.tau_star = tau;
-    k.report.centering = c;
-    Ok(k)
+    report.tau0 = Some(phi.tau0);
+    report.tau_star = phi.tau_star;
+    report.centering = phi.shift;
+    Ok((matrices, report))
 }
 
-/// A checked Feng–Kolter DEQ: f = √(σ_W²/n)·W·σ(f) + √(σ_U²/d)·U·x + σ_b·b (NTK parameterization).
+/// A checked Feng–Kolter DEQ: f = √(σ_W²/n)·W·σ(f) + √(σ_U²/d)·U·x + σ_b·b (NTK parameterization, math §5), with
+/// the input dimension d that divides xᵀy (default: the number of columns p of the data).
 #[derive(Debug, Clone)]
 pub struct FengKolterParams {
     activation: ActivationRef,
     sigma_w2: f64,
     sigma_u2: f64,
     sigma_b2: f64,
+    input_dim: Option<f64>,
 }
 
 impl FengKolterParams {
+    /// σ_W² > 0, σ_U² ≥ 0, σ_b² ≥ 0.
     pub fn new(
-        activation: ActivationRef,
+        activation: impl Into<ActivationRef>,
         sigma_w2: f64,
         sigma_u2: f64,
         sigma_b2: f64,
     ) -> Result<Self> {
         Ok(FengKolterParams {
-            activation,
+            activation: activation.into(),
             sigma_w2: check_positive("sigma_w2", sigma_w2)?,
             sigma_u2: check_nonnegative("sigma_u2", sigma_u2)?,
             sigma_b2: check_nonnegative("sigma_b2", sigma_b2)?,
+            input_dim: None,
         })
+    }
+
+    /// Divide xᵀy by this d instead of the data's p (d = 1 uses the plain inner product).
+    pub fn with_input_dim(mut self, d: f64) -> Result<Self> {
+        self.input_dim = Some(check_positive("input_dim", d)?);
+        Ok(self)
+    }
+
+    /// The d that divides xᵀy for data with p columns.
+    pub fn input_dim(&self, p: usize) -> f64 {
+        self.input_dim.unwrap_or(p as f64)
     }
 }
 
-/// The Feng–Kolter Σ* (as `nngp`) and Θ* (as `ntk`); `ck` holds E[σ(u)σ(v)] under Σ*. The input inner product
-/// is divided by d = `input_dim` (SPEC §11: d = p on the command line).
-pub fn fk_kernels<T: Real>(
+/// The Feng–Kolter kernels `kinds` on data `x`, in the order asked: Σ* ([`Kernel::Nngp`]), Θ* ([`Kernel::Ntk`]),
+/// and E[σ(u)σ(v)] under Σ* ([`Kernel::Ck`]).
+pub fn fk_kernels<T: Real, const N: usize>(
     params: &FengKolterParams,
     x: ArrayView2<f64>,
-    input_dim: f64,
-    which: ImplicitWhich,
-) -> Result<ImplicitKernels<T>> {
-    check_data(x)?;
-    check_positive("input_dim", input_dim)?;
+    kinds: [Kernel; N],
+    progress: &dyn Progress,
+) -> Result<([Array2<T>; N], ImplicitReport)> {
+    crate::data::check_samples(x)?;
+    let d = params.input_dim(x.ncols());
     let (u2, b2) = (params.sigma_u2, params.sigma_b2);
-    solve_all::<T>(
+    solve_all::<T, N>(
         params.activation.clone(),
         params.sigma_w2,
-        move |g| u2 * g / input_dim + b2,
+        move |g| u2 * g / d + b2,
         x,
-        which,
+        kinds,
         Model::FengKolter,
         ("Feng–Kolter DEQ", "sigma_w2"),
-        &NoProgress,
+        progress,
     )
 }
 
 /// The reference path: the outer iteration Σ ← a·F(Σ) + σ_b²XXᵀ over whole matrices (F entrywise, through the
 /// same per-layer dual evaluator as the explicit kernels, rebuilt each sweep for the new diagonal) to a
-/// max-norm change of `tol`; then G* = F(Σ*) and K* = G* ⊘ (1 − σ_a²Ġ*). Every sweep costs one explicit layer;
-/// it exists to check the per-entry path and to measure against it.
+/// max-norm change of `tol`; then (Σ*, G* = F(Σ*), K* = G* ⊘ (1 − σ_a²Ġ*)). Every sweep costs one explicit
+/// layer; it exists to check the per-entry path and to measure against it.
 pub fn deq_kernels_reference(
     params: &DeqParams,
     x: ArrayView2<f64>,
     tol: f64,
 ) -> Result<(Array2<f64>, Array2<f64>, Array2<f64>)> {
-    check_data(x)?;
-    let (act, _, _) = deq_activation(params, x)?;
+    crate::data::check_samples(x)?;
+    let act = params.at_scale(params.input_scale(Some(x))?)?.activation;
     require_derivative(&act, "the implicit NTK")?;
     let (a, sb2) = (params.sigma_a2, params.sigma_b2);
-    let mut g = gram_lower(x);
-    mirror_lower_to_upper(&mut g);
-    let b = g.mapv(|v| sb2 * v);
+    let b = gram(x)?.mapv(|v| sb2 * v);
     let n = x.nrows();
     // F and Ḟ of every entry under the covariance `s`, rows in parallel.
     let evaluate = |s: &Array2<f64>| -> Result<(Array2<f64>, Array2<f64>)> {

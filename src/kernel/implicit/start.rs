@@ -2,7 +2,7 @@
 //!
 //! For the ReLU family σ(x) = pos·x₊ + neg·x₋ − shift the entry equation is one equation in one variable.
 //! With s_i = √Σ_ii, ρ = y/(s_is_j) and E[σ(u)σ(v)] = s_is_j·f(ρ) + κ_ij, where
-//! f(ρ) = pos·neg·ρ + (pos − neg)²·(sin θ + (π − θ)ρ)/(2π), θ = arccos ρ (SPEC §3), and
+//! f(ρ) = pos·neg·ρ + (pos − neg)²·(sin θ + (π − θ)ρ)/(2π), θ = arccos ρ (math §3), and
 //! κ_ij = shift² − shift·(m_i + m_j), m_i = (pos − neg)s_i/√(2π), the equation y = a·E[σ(u)σ(v)] + b reads
 //!
 //! ```text

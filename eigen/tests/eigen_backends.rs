@@ -1,0 +1,449 @@
+//! Eigensolver backends against each other and against constructed spectra; Lanczos against dense; stochastic
+//! Lanczos quadrature against the exact spectral measure; spectrum tools; input checks.
+
+mod common;
+
+use common::{arc_cosine_kernel, gaussian_kernel, SplitMix};
+use deq_eigen::lanczos::{lanczos, Extreme, FnOperator, LanczosParams};
+use deq_eigen::slq::{slq, SlqParams};
+use deq_eigen::spectrum::{
+    histogram, operator_norm_distance, outliers, relative_frobenius, wasserstein1,
+    wasserstein1_weighted,
+};
+use deq_eigen::{
+    EigenRequest, EigenScalar, Error, FaerEigen, LanczosEigen, Subset, SymmetricEigensolver,
+};
+use ndarray::{array, Array2, ArrayView2, ArrayViewMut2};
+use proptest::prelude::*;
+
+/// Q·diag(λ)·Qᵀ with Q a random orthogonal matrix (QR of a Gaussian matrix), symmetrized exactly.
+fn with_spectrum(lambda: &[f64], seed: u64) -> Array2<f64> {
+    let n = lambda.len();
+    let mut r = SplitMix(seed);
+    let g = faer::Mat::<f64>::from_fn(n, n, |_, _| r.normal());
+    let q = g.qr().compute_Q();
+    let a = Array2::from_shape_fn((n, n), |(i, j)| {
+        (0..n)
+            .map(|k| q[(i, k)] * lambda[k] * q[(j, k)])
+            .sum::<f64>()
+    });
+    (&a + &a.t()) * 0.5
+}
+
+fn sorted(mut v: Vec<f64>) -> Vec<f64> {
+    v.sort_by(f64::total_cmp);
+    v
+}
+
+fn max_abs(v: &[f64]) -> f64 {
+    v.iter().fold(0f64, |m, x| m.max(x.abs()))
+}
+
+/// Every available dense backend, with the constant c of its orthogonality bound |VᵀV − I| ≤ c·n·ε (largest
+/// entry). Householder tridiagonalization with divide and conquer (faer, `?syevd`) stays below 50; MRRR
+/// (`?syevr`) guarantees O(nε) with a larger constant (Dhillon, Parlett & Vömel 2006): over 158 000 matrices
+/// of this test's kind (n < 40, clusters, zeros, scales 1e-6…1e6) its worst was 234·n·ε, so it gets 1000.
+fn dense_backends() -> Vec<(Box<dyn SymmetricEigensolver<f64>>, f64)> {
+    #[allow(unused_mut)]
+    let mut v: Vec<(Box<dyn SymmetricEigensolver<f64>>, f64)> =
+        vec![(Box::new(FaerEigen::default()), 50.0)];
+    #[cfg(feature = "openblas")]
+    {
+        use deq_eigen::{LapackDriver, LapackEigen};
+        for (d, c) in [
+            (LapackDriver::Auto, 50.0),
+            (LapackDriver::Syevd, 50.0),
+            (LapackDriver::Syevd2Stage, 50.0),
+            (LapackDriver::Syevr, 1000.0),
+        ] {
+            v.push((Box::new(LapackEigen::with_driver(d)), c));
+        }
+    }
+    v
+}
+
+/// The eigenvalues match `want` (ascending) to c·n·ε·‖K‖, and the vectors (when computed) satisfy
+/// ‖Kv − λv‖ ≤ c·n·ε·‖K‖ and |VᵀV − I| ≤ c·n·ε.
+fn check_values(got: &[f64], want: &[f64], n: usize, norm: f64, what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: count");
+    let tol = 20.0 * n as f64 * f64::EPSILON * norm.max(f64::MIN_POSITIVE);
+    for (g, w) in got.iter().zip(want) {
+        assert!((g - w).abs() <= tol, "{what}: {g} vs {w} (tol {tol:e})");
+    }
+}
+
+fn check_all_backends(a: &Array2<f64>, want: &[f64]) {
+    let n = a.nrows();
+    let norm = max_abs(want);
+    for (b, orthogonality_constant) in dense_backends() {
+        let w = b.eigenvalues(a.view()).unwrap();
+        check_values(&w, want, n, norm, b.name());
+        if let Ok(d) = b.solve(a.view(), &EigenRequest::pairs()) {
+            check_values(&d.values, want, n, norm, b.name());
+            let acc = d.accuracy(a.view()).unwrap();
+            let tol = 50.0 * n as f64 * f64::EPSILON;
+            assert!(
+                acc.residual <= tol * norm.max(1e-300),
+                "{}: residual {acc:?}",
+                b.name()
+            );
+            assert!(
+                acc.orthogonality <= orthogonality_constant * n as f64 * f64::EPSILON,
+                "{}: orthogonality {acc:?}",
+                b.name()
+            );
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Random spectra with repeated and negative eigenvalues, exact zeros (rank deficiency) and scales from 1e-6
+    /// to 1e6, sizes 1 to 40.
+    #[test]
+    fn backends_agree_on_constructed_spectra(
+        n in 1usize..40,
+        seed in 0u64..1000,
+        scale in prop::sample::select(vec![1e-6, 1.0, 1e6]),
+        repeats in 0usize..3,
+        zeros in 0usize..3,
+    ) {
+        let mut r = SplitMix(seed);
+        let mut lambda: Vec<f64> = (0..n).map(|_| scale * (2.0 * r.uniform() - 1.0)).collect();
+        for k in 0..repeats.min(n.saturating_sub(1)) {
+            lambda[k + 1] = lambda[0];
+        }
+        for k in 0..zeros.min(n) {
+            lambda[n - 1 - k] = 0.0;
+        }
+        let a = with_spectrum(&lambda, seed + 7);
+        check_all_backends(&a, &sorted(lambda));
+    }
+}
+
+#[test]
+fn one_by_one_and_two_by_two() {
+    check_all_backends(&array![[-3.5]], &[-3.5]);
+    check_all_backends(&array![[2.0, 1.0], [1.0, 2.0]], &[1.0, 3.0]);
+    check_all_backends(&array![[0.0, 0.0], [0.0, 0.0]], &[0.0, 0.0]);
+}
+
+#[test]
+fn subsets_are_the_right_slices() {
+    let lambda: Vec<f64> = (0..30).map(|k| (k as f64 - 10.0) * 0.37).collect();
+    let a = with_spectrum(&lambda, 3);
+    let all = sorted(lambda);
+    let norm = max_abs(&all);
+    let cases: Vec<(Subset, Vec<f64>)> = vec![
+        (Subset::Largest(5), all[25..].to_vec()),
+        (Subset::Smallest(4), all[..4].to_vec()),
+        (Subset::Index { first: 3, last: 9 }, all[3..=9].to_vec()),
+        (
+            Subset::Values {
+                lower: -1.0,
+                upper: 2.0,
+            },
+            all.iter()
+                .copied()
+                .filter(|&v| v > -1.0 && v <= 2.0)
+                .collect(),
+        ),
+        (Subset::Largest(0), vec![]),
+    ];
+    for (b, _) in dense_backends() {
+        for (subset, want) in &cases {
+            for vectors in [false, true] {
+                let mut req = EigenRequest::subset(*subset);
+                if vectors {
+                    req = req.with_vectors();
+                }
+                match b.solve(a.view(), &req) {
+                    Ok(d) => {
+                        check_values(&d.values, want, 30, norm, b.name());
+                        if vectors {
+                            assert_eq!(d.vectors.as_ref().unwrap().ncols(), want.len());
+                            if !want.is_empty() {
+                                assert!(d.residual(a.view()).unwrap() < 1e-12 * norm);
+                            }
+                        }
+                    }
+                    // The values-only two-stage driver refuses vectors; nothing else may fail.
+                    Err(e) => assert!(vectors && b.name() == "lapack", "{}: {e}", b.name()),
+                }
+            }
+        }
+    }
+    assert!(FaerEigen::default()
+        .solve(a.view(), &EigenRequest::subset(Subset::Largest(31)))
+        .is_err());
+    assert!(FaerEigen::default()
+        .solve(
+            a.view(),
+            &EigenRequest::subset(Subset::Index { first: 5, last: 2 })
+        )
+        .is_err());
+}
+
+#[test]
+fn single_precision_matches_double() {
+    let k = gaussian_kernel(120, 40, 4);
+    let k32 = k.mapv(|v| v as f32);
+    let w64 = FaerEigen::default().eigenvalues(k.view()).unwrap();
+    let norm = max_abs(&w64);
+    let w32: Vec<f32> = FaerEigen::default().eigenvalues(k32.view()).unwrap();
+    for (a, b) in w64.iter().zip(&w32) {
+        // f32 rounding of the entries moves eigenvalues by up to n·ε₃₂·‖K‖.
+        assert!(
+            (a - *b as f64).abs() <= 120.0 * f32::EPSILON as f64 * norm,
+            "{a} vs {b}"
+        );
+    }
+}
+
+/// Large enough for `FaerEigen`'s path through the blocked tridiagonalization and the crate's divide and
+/// conquer (from n = 400; for pairs then the blocked back-transformation; at 1600 many panels and the products
+/// split over the threads): a known spectrum with a repeated eigenvalue, a cluster, zeros and negative values,
+/// in f64 and f32.
+#[test]
+fn blocked_tridiagonalization_recovers_a_constructed_spectrum() {
+    for n in [450, 1600] {
+        blocked_case(n);
+    }
+}
+
+fn blocked_case(n: usize) {
+    let lambda: Vec<f64> = (0..n)
+        .map(|i| match i % 5 {
+            0 => 3.0,
+            1 => 0.0,
+            2 => -1.0 - i as f64 / n as f64,
+            3 => 1.0 + 1e-9 * i as f64,
+            _ => 10.0 * i as f64 / n as f64,
+        })
+        .collect();
+    let mut r = SplitMix(17);
+    let q = faer::Mat::<f64>::from_fn(n, n, |_, _| r.normal())
+        .qr()
+        .compute_Q();
+    let qd = faer::Mat::<f64>::from_fn(n, n, |i, k| q[(i, k)] * lambda[k]);
+    let m = &qd * q.transpose();
+    let a = Array2::from_shape_fn((n, n), |(i, j)| 0.5 * (m[(i, j)] + m[(j, i)]));
+    let want = sorted(lambda);
+    let norm = max_abs(&want);
+    let got = FaerEigen::default().eigenvalues(a.view()).unwrap();
+    check_values(&got, &want, n, norm, "faer blocked f64");
+    let pairs = FaerEigen::default()
+        .solve(a.view(), &EigenRequest::pairs())
+        .unwrap();
+    check_values(&pairs.values, &want, n, norm, "faer blocked f64 pairs");
+    let acc = pairs.accuracy(a.view()).unwrap();
+    let tol = 50.0 * n as f64 * f64::EPSILON;
+    assert!(acc.residual <= tol * norm, "f64 pairs: {acc:?}");
+    assert!(acc.orthogonality <= tol, "f64 pairs: {acc:?}");
+    let a32 = a.mapv(|v| v as f32);
+    let got32: Vec<f32> = FaerEigen::default().eigenvalues(a32.view()).unwrap();
+    for (g, w) in got32.iter().zip(&want) {
+        // Rounding the entries to f32 moves eigenvalues by up to ‖E‖₂ ≤ n·ε₃₂·max|a_ij|; the reduction adds
+        // O(n·ε₃₂·‖A‖).
+        assert!(
+            (*g as f64 - w).abs() <= 20.0 * n as f64 * f32::EPSILON as f64 * norm,
+            "f32: {g} vs {w}"
+        );
+    }
+    let pairs32 = FaerEigen::default()
+        .solve(a32.view(), &EigenRequest::pairs())
+        .unwrap();
+    let acc = pairs32.accuracy(a32.view()).unwrap();
+    let tol = 50.0 * n as f64 * f32::EPSILON as f64;
+    assert!(acc.residual <= tol * norm, "f32 pairs: {acc:?}");
+    assert!(acc.orthogonality <= tol, "f32 pairs: {acc:?}");
+}
+
+fn kernel_matrix(n: usize, seed: u64) -> Array2<f64> {
+    arc_cosine_kernel(n, seed)
+}
+
+#[test]
+fn lanczos_top_and_bottom_k_equal_dense() {
+    let a = kernel_matrix(400, 5);
+    let all = FaerEigen::default().eigenvalues(a.view()).unwrap();
+    let norm = max_abs(&all);
+    for (k, block) in [(1, 1), (5, 1), (20, 8), (20, 3)] {
+        for extreme in [Extreme::Largest, Extreme::Smallest] {
+            let params = LanczosParams::new(k, extreme)
+                .unwrap()
+                .with_block(block)
+                .unwrap()
+                .with_tol(1e-12)
+                .unwrap();
+            let (d, rep) = lanczos(&a.view(), &params).unwrap();
+            let want = match extreme {
+                Extreme::Largest => &all[400 - k..],
+                Extreme::Smallest => &all[..k],
+            };
+            for (g, w) in d.values.iter().zip(want) {
+                assert!(
+                    (g - w).abs() <= 1e-10 * norm,
+                    "k {k} block {block} {extreme:?}: {g} vs {w}"
+                );
+            }
+            let acc = d.accuracy(a.view()).unwrap();
+            assert!(acc.residual <= 1e-10 * norm, "{acc:?}");
+            assert!(acc.orthogonality <= 1e-10, "{acc:?}");
+            assert!(rep.max_relative_residual <= 1e-12);
+        }
+    }
+    // As a backend of the common interface.
+    let d = LanczosEigen::default()
+        .solve(a.view(), &EigenRequest::subset(Subset::Largest(3)))
+        .unwrap();
+    check_values(&d.values, &all[397..], 400, norm, "LanczosEigen");
+    assert!(LanczosEigen::default()
+        .solve(a.view(), &EigenRequest::values())
+        .is_err());
+}
+
+#[test]
+fn lanczos_handles_invariant_subspaces_and_clusters() {
+    // Rank 3 plus a cluster of 50 equal eigenvalues: the Krylov space of a block of 4 becomes invariant.
+    let mut lambda = vec![0.0; 200];
+    lambda[0] = 5.0;
+    lambda[1] = 4.0;
+    lambda[2] = 3.0;
+    for v in lambda.iter_mut().skip(100).take(50) {
+        *v = 1.0;
+    }
+    let a = with_spectrum(&lambda, 9);
+    let params = LanczosParams::new(6, Extreme::Largest)
+        .unwrap()
+        .with_block(4)
+        .unwrap();
+    let (d, _) = lanczos(&a.view(), &params).unwrap();
+    check_values(
+        &d.values,
+        &[1.0, 1.0, 1.0, 3.0, 4.0, 5.0],
+        200,
+        5.0,
+        "clustered",
+    );
+}
+
+#[test]
+fn lanczos_through_a_closure() {
+    // The 1-D Laplacian tridiag(−1, 2, −1), n = 300: λ_k = 2 − 2cos(kπ/(n+1)).
+    let n = 300;
+    let op = FnOperator::new(n, |x: ArrayView2<f64>, mut y: ArrayViewMut2<f64>| {
+        for c in 0..x.ncols() {
+            for i in 0..n {
+                let left = if i > 0 { x[[i - 1, c]] } else { 0.0 };
+                let right = if i + 1 < n { x[[i + 1, c]] } else { 0.0 };
+                y[[i, c]] = 2.0 * x[[i, c]] - left - right;
+            }
+        }
+    });
+    let params = LanczosParams::new(4, Extreme::Largest).unwrap();
+    let (d, _) = lanczos(&op, &params).unwrap();
+    let exact: Vec<f64> = (n - 3..=n)
+        .map(|k| 2.0 - 2.0 * (k as f64 * std::f64::consts::PI / (n + 1) as f64).cos())
+        .collect();
+    check_values(&d.values, &exact, n, 4.0, "laplacian");
+}
+
+#[test]
+fn slq_density_is_within_its_wasserstein_bound() {
+    // W₁(SLQ, μ) ≤ πw/(4m) (Gauss rule, Jackson) + 3w/√(nP) (sampling), w = λ_max − λ_min (docs/spectra.md).
+    let n = 600;
+    let a = kernel_matrix(n, 6);
+    let exact = FaerEigen::default().eigenvalues(a.view()).unwrap();
+    let w = exact[n - 1] - exact[0];
+    for (probes, steps) in [(10, 30), (20, 60)] {
+        let q = slq(
+            &a.view(),
+            &SlqParams::new(probes, steps).unwrap().with_seed(3),
+        )
+        .unwrap();
+        let total: f64 = q.weights.iter().sum();
+        assert!((total - 1.0).abs() < 1e-12, "weights sum to {total}");
+        let exact_measure: Vec<(f64, f64)> = exact.iter().map(|&v| (v, 1.0)).collect();
+        let d = wasserstein1_weighted(&q.sorted(), &exact_measure).unwrap();
+        let bound = std::f64::consts::PI * w / (4.0 * steps as f64)
+            + 3.0 * w / ((n * probes) as f64).sqrt();
+        assert!(d <= bound, "{probes}×{steps}: W1 = {d:e} > bound {bound:e}");
+        // tr(A) from Rademacher probes is unbiased with standard deviation √(2Σ_{i≠j}A_ij²/P): within 4 of them.
+        let trace: f64 = exact.iter().sum();
+        let off: f64 = a
+            .indexed_iter()
+            .filter(|((i, j), _)| i != j)
+            .map(|(_, v)| v * v)
+            .sum();
+        let sd = (2.0 * off / probes as f64).sqrt();
+        let est = q.trace(|x| x);
+        assert!(
+            (est - trace).abs() <= 4.0 * sd,
+            "trace {est} vs {trace} (sd {sd:e})"
+        );
+    }
+}
+
+#[test]
+fn spectrum_tools() {
+    // W₁ between point masses at 0 and at 3 is 3; between {0, 1} and {0, 2}, ½.
+    assert!((wasserstein1(&[0.0], &[3.0]).unwrap() - 3.0).abs() < 1e-15);
+    assert!((wasserstein1(&[0.0, 1.0], &[0.0, 2.0]).unwrap() - 0.5).abs() < 1e-15);
+    assert!((wasserstein1(&[0.0, 1.0, 2.0], &[0.0, 1.0, 2.0]).unwrap()).abs() < 1e-15);
+    // A density histogram integrates to one.
+    let v: Vec<f64> = (0..1000).map(|k| (k as f64 * 0.37).sin()).collect();
+    let h = histogram(&v, 25, None).unwrap();
+    let mass: f64 = h
+        .density
+        .iter()
+        .zip(h.edges.windows(2))
+        .map(|(d, e)| d * (e[1] - e[0]))
+        .sum();
+    assert!((mass - 1.0).abs() < 1e-12);
+    // Outliers: a bulk in [0, 1] and two spikes.
+    let mut s: Vec<f64> = (0..200).map(|k| k as f64 / 200.0).collect();
+    s.push(9.0);
+    s.push(-7.0);
+    assert_eq!(outliers(&s, 3.0, 20), vec![-7.0, 9.0]);
+    // Matrix distances against a dense computation of ‖A − B‖₂.
+    let a = kernel_matrix(120, 7);
+    let b = kernel_matrix(120, 8);
+    let diff = &a - &b;
+    let dense = max_abs(&FaerEigen::default().eigenvalues(diff.view()).unwrap());
+    let op = operator_norm_distance(a.view(), b.view()).unwrap();
+    assert!((op - dense).abs() <= 1e-9 * dense, "{op} vs {dense}");
+    let fro = relative_frobenius(a.view(), b.view()).unwrap();
+    let want =
+        (diff.iter().map(|x| x * x).sum::<f64>() / b.iter().map(|x| x * x).sum::<f64>()).sqrt();
+    assert!((fro - want).abs() < 1e-14);
+}
+
+#[test]
+fn bad_matrices_are_refused() {
+    fn refuse<T: EigenScalar>(m: Array2<T>, kind: fn(&Error) -> bool) {
+        let e = FaerEigen::default().eigenvalues(m.view()).unwrap_err();
+        assert!(kind(&e), "faer: {e:?}");
+        let top = EigenRequest::subset(Subset::Largest(1));
+        let e = LanczosEigen::default().solve(m.view(), &top).unwrap_err();
+        assert!(kind(&e), "lanczos: {e:?}");
+    }
+    refuse(Array2::<f64>::zeros((2, 3)), |e| {
+        matches!(e, Error::Shape { .. })
+    });
+    refuse(array![[1.0, 2.0], [0.0, 1.0]], |e| {
+        matches!(e, Error::NotSymmetric { .. })
+    });
+    refuse(array![[1.0f32, f32::NAN], [f32::NAN, 1.0]], |e| {
+        matches!(e, Error::NonFinite { .. })
+    });
+    refuse(array![[1.0, f64::INFINITY], [f64::INFINITY, 1.0]], |e| {
+        matches!(e, Error::NonFinite { .. })
+    });
+    // Symmetric to within the tolerance is accepted.
+    let nearly = array![[1.0, 0.5], [0.5 + 1e-14, 1.0]];
+    assert!(FaerEigen::default().eigenvalues(nearly.view()).is_ok());
+    assert!(LanczosParams::new(0, Extreme::Largest).is_err());
+    assert!(SlqParams::new(0, 10).is_err());
+}
