@@ -9,7 +9,7 @@ use crate::buffer::zeroed_vec;
 use crate::divide_and_conquer;
 use crate::tridiagonal::{tridiagonalize, tridiagonalize_keeping_q};
 use crate::{
-    check_symmetric, faer_mut, faer_ref, select, EigenDecomposition, EigenRequest, EigenScalar,
+    checked_max_abs, faer_mut, faer_ref, select, EigenDecomposition, EigenRequest, EigenScalar,
     Error, Par, Result, SymmetricEigensolver,
 };
 
@@ -50,22 +50,67 @@ impl<T: EigenScalar> SymmetricEigensolver<T> for FaerEigen {
     }
 
     fn solve(&self, a: ArrayView2<T>, request: &EigenRequest) -> Result<EigenDecomposition<T>> {
-        check_symmetric(a, crate::tolerance::SYMMETRY)?;
+        let largest = checked_max_abs(a, crate::tolerance::SYMMETRY)?;
         let n = a.nrows();
         request.subset.index_range(n)?;
+        if n == 0 {
+            // faer's solver assumes n ≥ 1.
+            let vectors = request.vectors.then(|| Array2::zeros((0, 0).f()));
+            return select(Vec::new(), vectors, &request.subset, "faer");
+        }
+        let (values, vectors) = match range_scaling::<T>(largest) {
+            None => self.all_pairs(a, request.vectors)?,
+            Some(factor) => {
+                let (to, back) = (T::from_f64(factor), T::from_f64(1.0 / factor));
+                let (mut values, vectors) =
+                    self.all_pairs(a.mapv(|v| v * to).view(), request.vectors)?;
+                values.iter_mut().for_each(|v| *v *= back);
+                (values, vectors)
+            }
+        };
+        select(values, vectors, &request.subset, "faer")
+    }
+}
+
+/// The power of two 2^k that brings max|a_ij| = `largest` into [√(s/ε), √(ε/s)] (s the type's smallest normal
+/// value, ε its precision: about 1e-146 to 1e146 in f64, 3e-16 to 3e15 in f32), or `None` when it is inside
+/// already. LAPACK's ?syevd scales at the same bounds: inside them no intermediate of the reduction or of the
+/// tridiagonal solver overflows or underflows; a power of two makes the scaling and its inverse exact.
+fn range_scaling<T: EigenScalar>(largest: f64) -> Option<f64> {
+    let small = (T::MIN_POSITIVE / T::EPSILON).sqrt();
+    let big = 1.0 / small;
+    let k = if largest > 0.0 && largest < small {
+        (small / largest).log2().ceil()
+    } else if largest > big {
+        (big / largest).log2().floor()
+    } else {
+        return None;
+    };
+    Some(2f64.powi(k as i32))
+}
+
+impl FaerEigen {
+    /// All eigenvalues ascending and, when asked for, their eigenvectors (column-major n×n), of a matrix whose
+    /// entries are in the range of [`range_scaling`].
+    fn all_pairs<T: EigenScalar>(
+        &self,
+        a: ArrayView2<T>,
+        vectors: bool,
+    ) -> Result<(Vec<T>, Option<Array2<T>>)> {
+        let n = a.nrows();
         // The lower triangle of the row-major input, read in place.
         let m = faer_ref(a);
-        if !request.vectors {
+        if !vectors {
             let w = if n >= BLOCKED_FROM {
                 divide_and_conquer::eigenvalues(&tridiagonalize(a, self.par)?, self.par)?
             } else {
                 let mut w = m
                     .self_adjoint_eigenvalues(faer::Side::Lower)
                     .map_err(backend_error)?;
-                w.sort_by(|x, y| x.partial_cmp(y).expect("finite eigenvalues"));
+                w.sort_by(|x, y| x.to_f64().total_cmp(&y.to_f64()));
                 w
             };
-            return select(w, None, &request.subset, "faer");
+            return Ok((w, None));
         }
         let (values, vectors) = if n >= BLOCKED_FROM {
             blocked_eigenpairs(a, self.par)?
@@ -80,7 +125,7 @@ impl<T: EigenScalar> SymmetricEigensolver<T> for FaerEigen {
                 Array2::from_shape_fn((n, n).f(), |(i, j)| u[(i, j)]),
             )
         };
-        select(values, Some(vectors), &request.subset, "faer")
+        Ok((values, Some(vectors)))
     }
 }
 

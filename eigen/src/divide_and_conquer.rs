@@ -1059,7 +1059,7 @@ mod tests {
             zeros in 0usize..6,
             kind in 0usize..3,
         ) {
-            use super::super::{random_tridiagonal, TestDiagonal};
+            use crate::testing::{random_tridiagonal, TridiagonalDiagonal as TestDiagonal};
             let diagonal = [TestDiagonal::Random, TestDiagonal::Constant, TestDiagonal::FewValues][kind];
             let (d, e) = random_tridiagonal(n, seed, grade, scale_exp, zeros, diagonal);
             check(&d, &e);

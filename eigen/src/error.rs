@@ -86,6 +86,18 @@ pub enum Error {
         bytes: Option<usize>,
     },
 
+    /// A request a backend cannot answer (eigenvectors from a values-only driver, the whole spectrum from
+    /// Lanczos); [`SymmetricEigensolver::supports`](crate::SymmetricEigensolver::supports) says so in advance.
+    #[error("the {backend} backend does not compute {request}; {instead}")]
+    Unsupported {
+        /// The backend.
+        backend: &'static str,
+        /// What it was asked for.
+        request: &'static str,
+        /// What to use instead.
+        instead: &'static str,
+    },
+
     /// A backend this build does not contain.
     #[error("the {backend} backend is not in this build: {how}")]
     Unavailable {

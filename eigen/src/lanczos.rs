@@ -437,6 +437,11 @@ impl<T: EigenScalar> SymmetricEigensolver<T> for LanczosEigen {
         "lanczos"
     }
 
+    /// Only [`Subset::Largest`] and [`Subset::Smallest`].
+    fn supports(&self, request: &EigenRequest) -> bool {
+        matches!(request.subset, Subset::Largest(_) | Subset::Smallest(_))
+    }
+
     /// Only [`Subset::Largest`] and [`Subset::Smallest`]; eigenvectors always come along.
     fn solve(&self, a: ArrayView2<T>, request: &EigenRequest) -> Result<EigenDecomposition<T>> {
         check_symmetric(a, crate::tolerance::SYMMETRY)?;
@@ -444,16 +449,17 @@ impl<T: EigenScalar> SymmetricEigensolver<T> for LanczosEigen {
             Subset::Largest(k) => (k, Extreme::Largest),
             Subset::Smallest(k) => (k, Extreme::Smallest),
             _ => {
-                return Err(Error::InvalidParameter {
-                    name: "subset",
-                    value: f64::NAN,
-                    requirement: "the Lanczos backend computes the k largest or smallest pairs (--top k); use faer or lapack for the whole spectrum or a range",
+                return Err(Error::Unsupported {
+                    backend: "lanczos",
+                    request: "the whole spectrum or a range of it",
+                    instead: "it computes the k largest or smallest pairs (--top k); use faer or lapack for the rest",
                 })
             }
         };
         request.subset.index_range(a.nrows())?;
         if k == 0 {
-            return select(Vec::new(), None, &request.subset, "lanczos");
+            let none = Array2::zeros((a.nrows(), 0).f());
+            return select(Vec::new(), Some(none), &request.subset, "lanczos");
         }
         let params = LanczosParams::new(k, extreme)?
             .with_block(self.block)?

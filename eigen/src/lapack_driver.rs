@@ -303,12 +303,29 @@ impl<T: EigenScalar> SymmetricEigensolver<T> for LapackEigen {
         "lapack"
     }
 
+    /// Everything but eigenvectors from [`LapackDriver::Syevd2Stage`].
+    fn supports(&self, request: &EigenRequest) -> bool {
+        !(self.driver == LapackDriver::Syevd2Stage && request.vectors)
+    }
+
     fn solve(&self, a: ArrayView2<T>, request: &EigenRequest) -> Result<EigenDecomposition<T>> {
+        if !SymmetricEigensolver::<T>::supports(self, request) {
+            return Err(Error::Unsupported {
+                backend: "lapack:syevd-2stage",
+                request: "eigenvectors",
+                instead: "use lapack:syevd or lapack:syevr for eigenpairs",
+            });
+        }
         check_symmetric(a, SYMMETRY)?;
         let n = a.nrows();
         request.subset.index_range(n)?;
         if n == 0 {
-            return select(Vec::new(), None, &request.subset, "lapack");
+            return select(
+                Vec::new(),
+                request.vectors.then(|| Array2::zeros((0, 0).f())),
+                &request.subset,
+                "lapack",
+            );
         }
         let whole = matches!(request.subset, Subset::All);
         let (values, vectors, routine) = match self.driver {
@@ -333,13 +350,6 @@ impl<T: EigenScalar> SymmetricEigensolver<T> for LapackEigen {
                 (w, v, T::SYEVD)
             }
             LapackDriver::Syevd2Stage => {
-                if request.vectors {
-                    return Err(Error::InvalidParameter {
-                        name: "driver",
-                        value: f64::NAN,
-                        requirement: "?syevd_2stage computes eigenvalues only; use syevd or syevr for vectors",
-                    });
-                }
                 let (w, v) = by_syevd(a, false, true)?;
                 (w, v, T::SYEVD_2STAGE)
             }

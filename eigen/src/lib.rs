@@ -59,6 +59,8 @@ mod simd;
 pub mod slq;
 pub mod spectrum;
 mod spin_team;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod tolerance;
 pub mod tridiagonal;
 pub mod views;
@@ -98,11 +100,14 @@ pub trait EigenScalar:
 {
     /// Machine epsilon of the type.
     const EPSILON: f64;
+    /// The smallest positive normal value of the type.
+    const MIN_POSITIVE: f64;
     /// self·a + b with one rounding.
     fn fma(self, a: Self, b: Self) -> Self;
 }
 impl EigenScalar for f32 {
     const EPSILON: f64 = f32::EPSILON as f64;
+    const MIN_POSITIVE: f64 = f32::MIN_POSITIVE as f64;
     #[inline(always)]
     fn fma(self, a: Self, b: Self) -> Self {
         self.mul_add(a, b)
@@ -110,6 +115,7 @@ impl EigenScalar for f32 {
 }
 impl EigenScalar for f64 {
     const EPSILON: f64 = f64::EPSILON;
+    const MIN_POSITIVE: f64 = f64::MIN_POSITIVE;
     #[inline(always)]
     fn fma(self, a: Self, b: Self) -> Self {
         self.mul_add(a, b)
@@ -248,6 +254,18 @@ pub struct EigenAccuracy {
 }
 
 impl<T: EigenScalar> EigenDecomposition<T> {
+    /// The part `subset` asks for of all n eigenvalues (ascending) and, when given, their eigenvectors (the
+    /// columns of an n×n matrix, in the same order): how a backend that computes the whole spectrum answers any
+    /// request. `driver` names the routine.
+    pub fn from_all_pairs(
+        values: Vec<T>,
+        vectors: Option<Array2<T>>,
+        subset: &Subset,
+        driver: &'static str,
+    ) -> Result<Self> {
+        select(values, vectors, subset, driver)
+    }
+
     /// max_i ‖Av_i − λ_iv_i‖₂ (`None` without vectors), with AV by one matrix product.
     pub fn residual(&self, a: ArrayView2<T>) -> Option<f64> {
         let v = self.vectors.as_ref()?;
@@ -303,6 +321,13 @@ pub trait SymmetricEigensolver<T: EigenScalar> {
     /// The requested eigenpairs of the symmetric matrix `a` (checked: square, finite, symmetric to
     /// [`tolerance::SYMMETRY`]·max|a|).
     fn solve(&self, a: ArrayView2<T>, request: &EigenRequest) -> Result<EigenDecomposition<T>>;
+    /// Whether [`solve`](Self::solve) answers `request` (all backends of this crate answer every request but
+    /// eigenvectors from `?syevd_2stage` and anything but the extremes from Lanczos, which return
+    /// [`Error::Unsupported`]). Test suites use it to skip what a backend does not claim.
+    fn supports(&self, request: &EigenRequest) -> bool {
+        let _ = request;
+        true
+    }
     /// All eigenvalues, ascending.
     fn eigenvalues(&self, a: ArrayView2<T>) -> Result<Vec<T>> {
         Ok(self.solve(a, &EigenRequest::values())?.values)
@@ -313,6 +338,11 @@ pub trait SymmetricEigensolver<T: EigenScalar> {
 /// over the lower triangle and its mirror in tiles (on all threads from order 1024);
 /// only a refused matrix is scanned again, to name the offending entry.
 pub fn check_symmetric<T: Real>(a: ArrayView2<T>, rel_tol: f64) -> Result<()> {
+    checked_max_abs(a, rel_tol).map(|_| ())
+}
+
+/// [`check_symmetric`], returning max|a_ij| of the accepted matrix.
+pub(crate) fn checked_max_abs<T: Real>(a: ArrayView2<T>, rel_tol: f64) -> Result<f64> {
     use rayon::prelude::*;
     let (n, m) = a.dim();
     if n != m {
@@ -339,9 +369,9 @@ pub fn check_symmetric<T: Real>(a: ArrayView2<T>, rel_tol: f64) -> Result<()> {
             .fold(Extremes::default(), combine)
     };
     if all.finite && all.asymmetry <= rel_tol * all.scale {
-        return Ok(());
+        return Ok(all.scale);
     }
-    locate_asymmetry(a, rel_tol * all.scale)
+    locate_asymmetry(a, rel_tol * all.scale).map(|()| all.scale)
 }
 
 /// Order from which [`check_symmetric`] splits its pass over rayon's threads: one thread takes about 1 ms at
@@ -476,84 +506,16 @@ pub(crate) fn select<T: EigenScalar>(
     })
 }
 
-/// Deterministic numbers uniform on [−½, ½) (xorshift64) for the unit tests of the eigen modules.
-#[cfg(test)]
-pub(crate) fn uniform_stream(seed: u64) -> impl FnMut() -> f64 {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-    }
-}
-
-/// The diagonal of a [`random_tridiagonal`].
-#[cfg(test)]
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum TestDiagonal {
-    Random,
-    /// Every entry equal to the scale.
-    Constant,
-    /// Random entries rounded to a few distinct values (repeated eigenvalues).
-    FewValues,
-}
-
-/// A random symmetric tridiagonal (d, e) of order n for the eigen modules' property tests: uniform entries, graded
-/// over `grade` decades along the diagonal, times 10^scale_exp, with `zeros` off-diagonal entries set to zero.
-#[cfg(test)]
-pub(crate) fn random_tridiagonal(
-    n: usize,
-    seed: u64,
-    grade: i32,
-    scale_exp: i32,
-    zeros: usize,
-    diagonal: TestDiagonal,
-) -> (Vec<f64>, Vec<f64>) {
-    let mut next = uniform_stream(seed);
-    let scale = 10f64.powi(scale_exp);
-    let graded = |i: usize| 10f64.powf(-(grade as f64) * i as f64 / n as f64);
-    let mut d: Vec<f64> = (0..n).map(|i| scale * graded(i) * next()).collect();
-    let mut e: Vec<f64> = (0..n.saturating_sub(1))
-        .map(|i| scale * graded(i) * next())
-        .collect();
-    match diagonal {
-        TestDiagonal::Random => {}
-        TestDiagonal::Constant => d.iter_mut().for_each(|x| *x = scale),
-        TestDiagonal::FewValues => d
-            .iter_mut()
-            .for_each(|x| *x = scale * (*x / scale * 4.0).round()),
-    }
-    for k in 0..zeros.min(e.len()) {
-        let i = (k * 7 + seed as usize) % e.len();
-        e[i] = 0.0;
-    }
-    (d, e)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn symmetric(n: usize, seed: u64) -> Array2<f64> {
-        let mut next = uniform_stream(seed);
-        let mut a = Array2::zeros((n, n));
-        for i in 0..n {
-            for j in 0..=i {
-                let x = next() - 0.5;
-                a[[i, j]] = x;
-                a[[j, i]] = x;
-            }
-        }
-        a
-    }
 
     #[test]
     fn symmetry_check_names_the_worst_pair_and_the_first_non_finite_entry() {
         // One thread below PARALLEL_CHECK_FROM, rayon's above; partial last tiles; row-major and transposed
         // (column-major) views.
         for n in [1, 5, 33, 100, PARALLEL_CHECK_FROM + 37] {
-            let a = symmetric(n, n as u64);
+            let a = crate::testing::random_symmetric(n, n as u64);
             let scale = a.iter().fold(0f64, |m, x| m.max(x.abs()));
             assert!(check_symmetric(a.view(), 1e-10).is_ok());
             assert!(check_symmetric(a.t(), 1e-10).is_ok());

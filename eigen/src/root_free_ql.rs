@@ -235,7 +235,7 @@ mod tests {
             zeros in 0usize..4,
             constant in proptest::bool::ANY,
         ) {
-            use super::super::{random_tridiagonal, TestDiagonal};
+            use crate::testing::{random_tridiagonal, TridiagonalDiagonal as TestDiagonal};
             let diagonal = if constant { TestDiagonal::Constant } else { TestDiagonal::Random };
             let (d, e) = random_tridiagonal(n, seed, grade, scale_exp, zeros, diagonal);
             let got = root_free_ql(&d, &e).unwrap();

@@ -870,18 +870,7 @@ mod tests {
         }
     }
 
-    fn random_symmetric(n: usize, seed: u64) -> Array2<f64> {
-        let mut next = super::super::uniform_stream(seed);
-        let mut a = Array2::zeros((n, n));
-        for i in 0..n {
-            for j in 0..=i {
-                let x = next();
-                a[[i, j]] = x;
-                a[[j, i]] = x;
-            }
-        }
-        a
-    }
+    use crate::testing::random_symmetric;
 
     #[test]
     fn invariants_across_panel_boundaries() {

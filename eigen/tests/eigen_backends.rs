@@ -1,34 +1,21 @@
 //! Eigensolver backends against each other and against constructed spectra; Lanczos against dense; stochastic
 //! Lanczos quadrature against the exact spectral measure; spectrum tools; input checks.
 
-mod common;
-
-use common::{arc_cosine_kernel, gaussian_kernel, SplitMix};
 use deq_eigen::lanczos::{lanczos, Extreme, FnOperator, LanczosParams};
-use deq_eigen::slq::{slq, SlqParams};
+use deq_eigen::slq::SlqParams;
 use deq_eigen::spectrum::{
     histogram, operator_norm_distance, outliers, relative_frobenius, wasserstein1,
-    wasserstein1_weighted,
+};
+use deq_eigen::testing::{
+    check_backend, check_backends_agree, check_lanczos_extremes, check_slq_density, kernel_like,
+    sizes, symmetric_matrices, with_spectrum, MatrixFamily, MatrixSpec, Scale, Spectrum,
+    TestMatrix, BLOCKED_FROM,
 };
 use deq_eigen::{
     EigenRequest, EigenScalar, Error, FaerEigen, LanczosEigen, Subset, SymmetricEigensolver,
 };
 use ndarray::{array, Array2, ArrayView2, ArrayViewMut2};
 use proptest::prelude::*;
-
-/// Q·diag(λ)·Qᵀ with Q a random orthogonal matrix (QR of a Gaussian matrix), symmetrized exactly.
-fn with_spectrum(lambda: &[f64], seed: u64) -> Array2<f64> {
-    let n = lambda.len();
-    let mut r = SplitMix(seed);
-    let g = faer::Mat::<f64>::from_fn(n, n, |_, _| r.normal());
-    let q = g.qr().compute_Q();
-    let a = Array2::from_shape_fn((n, n), |(i, j)| {
-        (0..n)
-            .map(|k| q[(i, k)] * lambda[k] * q[(j, k)])
-            .sum::<f64>()
-    });
-    (&a + &a.t()) * 0.5
-}
 
 fn sorted(mut v: Vec<f64>) -> Vec<f64> {
     v.sort_by(f64::total_cmp);
@@ -72,61 +59,67 @@ fn check_values(got: &[f64], want: &[f64], n: usize, norm: f64, what: &str) {
     }
 }
 
-fn check_all_backends(a: &Array2<f64>, want: &[f64]) {
-    let n = a.nrows();
-    let norm = max_abs(want);
-    for (b, orthogonality_constant) in dense_backends() {
-        let w = b.eigenvalues(a.view()).unwrap();
-        check_values(&w, want, n, norm, b.name());
-        if let Ok(d) = b.solve(a.view(), &EigenRequest::pairs()) {
-            check_values(&d.values, want, n, norm, b.name());
-            let acc = d.accuracy(a.view()).unwrap();
-            let tol = 50.0 * n as f64 * f64::EPSILON;
-            assert!(
-                acc.residual <= tol * norm.max(1e-300),
-                "{}: residual {acc:?}",
-                b.name()
-            );
-            assert!(
-                acc.orthogonality <= orthogonality_constant * n as f64 * f64::EPSILON,
-                "{}: orthogonality {acc:?}",
-                b.name()
-            );
-        }
+/// Every check of the kit's backend suite holds for `solver` on `a`.
+fn assert_backend<T: EigenScalar>(solver: &dyn SymmetricEigensolver<T>, a: &TestMatrix<T>, c: f64) {
+    for check in
+        check_backend(solver, a, c).unwrap_or_else(|e| panic!("{}: {a:?}: {e}", solver.name()))
+    {
+        assert!(check.holds(), "{} on {a:?}: {check}", solver.name());
     }
 }
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
 
-    /// Random spectra with repeated and negative eigenvalues, exact zeros (rank deficiency) and scales from 1e-6
-    /// to 1e6, sizes 1 to 40.
+    /// Every matrix family of the kit (constructed spectra: uniform, clustered, graded over 24 decades, repeated,
+    /// negative, rank-deficient; Wilkinson, glued Wilkinson, Clement, nearly diagonal, zero, diagonal) at orders
+    /// 0, 1, 2, up to 60 and past the blocked path's threshold, in f64 and f32: eigenvalues against the known
+    /// spectrum, residuals and orthogonality to c·n·ε·‖A‖ for every dense backend, and the backends against faer.
     #[test]
-    fn backends_agree_on_constructed_spectra(
-        n in 1usize..40,
-        seed in 0u64..1000,
-        scale in prop::sample::select(vec![1e-6, 1.0, 1e6]),
-        repeats in 0usize..3,
-        zeros in 0usize..3,
+    fn dense_backends_pass_the_kit(a in symmetric_matrices::<f64>(sizes(), &[Scale::Unit])) {
+        for (b, c) in dense_backends() {
+            assert_backend(b.as_ref(), &a, c);
+            let agree = check_backends_agree(b.as_ref(), &FaerEigen::default(), &a, 50.0).unwrap();
+            prop_assert!(agree.holds(), "{} on {a:?}: {agree}", b.name());
+        }
+    }
+
+    #[test]
+    fn single_precision_passes_the_kit(a in symmetric_matrices::<f32>(sizes(), &[Scale::Unit])) {
+        assert_backend(&FaerEigen::default(), &a, 50.0);
+    }
+
+    /// The same families with the largest entry near 2⁻²⁰ of the largest finite value or 2²⁰ times the smallest
+    /// normal one: solved as accurately as at scale one (the solvers scale into range first, as LAPACK's
+    /// ?syevd does).
+    #[test]
+    fn dense_backends_pass_the_kit_near_overflow_and_underflow(
+        a in symmetric_matrices::<f64>(sizes(), &[Scale::NearOverflow, Scale::NearUnderflow])
     ) {
-        let mut r = SplitMix(seed);
-        let mut lambda: Vec<f64> = (0..n).map(|_| scale * (2.0 * r.uniform() - 1.0)).collect();
-        for k in 0..repeats.min(n.saturating_sub(1)) {
-            lambda[k + 1] = lambda[0];
+        for (b, c) in dense_backends() {
+            assert_backend(b.as_ref(), &a, c);
         }
-        for k in 0..zeros.min(n) {
-            lambda[n - 1 - k] = 0.0;
-        }
-        let a = with_spectrum(&lambda, seed + 7);
-        check_all_backends(&a, &sorted(lambda));
+    }
+
+    #[test]
+    fn single_precision_passes_the_kit_near_overflow_and_underflow(
+        a in symmetric_matrices::<f32>(sizes(), &[Scale::NearOverflow, Scale::NearUnderflow])
+    ) {
+        assert_backend(&FaerEigen::default(), &a, 50.0);
     }
 }
 
 #[test]
 fn one_by_one_and_two_by_two() {
-    check_all_backends(&array![[-3.5]], &[-3.5]);
-    check_all_backends(&array![[2.0, 1.0], [1.0, 2.0]], &[1.0, 3.0]);
-    check_all_backends(&array![[0.0, 0.0], [0.0, 0.0]], &[0.0, 0.0]);
+    for (a, want) in [
+        (array![[-3.5]], vec![-3.5]),
+        (array![[2.0, 1.0], [1.0, 2.0]], vec![1.0, 3.0]),
+        (array![[0.0, 0.0], [0.0, 0.0]], vec![0.0, 0.0]),
+    ] {
+        for (b, _) in dense_backends() {
+            check_values(&b.eigenvalues(a.view()).unwrap(), &want, 2, 3.0, b.name());
+        }
+    }
 }
 
 #[test]
@@ -187,7 +180,7 @@ fn subsets_are_the_right_slices() {
 
 #[test]
 fn single_precision_matches_double() {
-    let k = gaussian_kernel(120, 40, 4);
+    let k = kernel_like(120, 4);
     let k32 = k.mapv(|v| v as f32);
     let w64 = FaerEigen::default().eigenvalues(k.view()).unwrap();
     let norm = max_abs(&w64);
@@ -201,67 +194,45 @@ fn single_precision_matches_double() {
     }
 }
 
-/// Large enough for `FaerEigen`'s path through the blocked tridiagonalization and the crate's divide and
-/// conquer (from n = 400; for pairs then the blocked back-transformation; at 1600 many panels and the products
-/// split over the threads): a known spectrum with a repeated eigenvalue, a cluster, zeros and negative values,
-/// in f64 and f32.
+/// Past `FaerEigen`'s blocked threshold (the blocked tridiagonalization, the crate's divide and conquer, the
+/// blocked back-transformation; at 1600 many panels and products split over the threads): every family of the
+/// kit at n = 450 and the hardest constructed spectra at 1600, in f64 and f32.
 #[test]
-fn blocked_tridiagonalization_recovers_a_constructed_spectrum() {
-    for n in [450, 1600] {
-        blocked_case(n);
-    }
-}
-
-fn blocked_case(n: usize) {
-    let lambda: Vec<f64> = (0..n)
-        .map(|i| match i % 5 {
-            0 => 3.0,
-            1 => 0.0,
-            2 => -1.0 - i as f64 / n as f64,
-            3 => 1.0 + 1e-9 * i as f64,
-            _ => 10.0 * i as f64 / n as f64,
-        })
-        .collect();
-    let mut r = SplitMix(17);
-    let q = faer::Mat::<f64>::from_fn(n, n, |_, _| r.normal())
-        .qr()
-        .compute_Q();
-    let qd = faer::Mat::<f64>::from_fn(n, n, |i, k| q[(i, k)] * lambda[k]);
-    let m = &qd * q.transpose();
-    let a = Array2::from_shape_fn((n, n), |(i, j)| 0.5 * (m[(i, j)] + m[(j, i)]));
-    let want = sorted(lambda);
-    let norm = max_abs(&want);
-    let got = FaerEigen::default().eigenvalues(a.view()).unwrap();
-    check_values(&got, &want, n, norm, "faer blocked f64");
-    let pairs = FaerEigen::default()
-        .solve(a.view(), &EigenRequest::pairs())
-        .unwrap();
-    check_values(&pairs.values, &want, n, norm, "faer blocked f64 pairs");
-    let acc = pairs.accuracy(a.view()).unwrap();
-    let tol = 50.0 * n as f64 * f64::EPSILON;
-    assert!(acc.residual <= tol * norm, "f64 pairs: {acc:?}");
-    assert!(acc.orthogonality <= tol, "f64 pairs: {acc:?}");
-    let a32 = a.mapv(|v| v as f32);
-    let got32: Vec<f32> = FaerEigen::default().eigenvalues(a32.view()).unwrap();
-    for (g, w) in got32.iter().zip(&want) {
-        // Rounding the entries to f32 moves eigenvalues by up to ‖E‖₂ ≤ n·ε₃₂·max|a_ij|; the reduction adds
-        // O(n·ε₃₂·‖A‖).
-        assert!(
-            (*g as f64 - w).abs() <= 20.0 * n as f64 * f32::EPSILON as f64 * norm,
-            "f32: {g} vs {w}"
+fn blocked_path_passes_the_kit_at_every_family() {
+    let spec = |family, n| MatrixSpec {
+        family,
+        n,
+        scale: Scale::Unit,
+        seed: 17,
+    };
+    for family in deq_eigen::testing::families() {
+        assert_backend(
+            &FaerEigen::default(),
+            &TestMatrix::<f64>::new(spec(family, BLOCKED_FROM + 50)),
+            50.0,
+        );
+        assert_backend(
+            &FaerEigen::default(),
+            &TestMatrix::<f32>::new(spec(family, BLOCKED_FROM + 50)),
+            50.0,
         );
     }
-    let pairs32 = FaerEigen::default()
-        .solve(a32.view(), &EigenRequest::pairs())
-        .unwrap();
-    let acc = pairs32.accuracy(a32.view()).unwrap();
-    let tol = 50.0 * n as f64 * f32::EPSILON as f64;
-    assert!(acc.residual <= tol * norm, "f32 pairs: {acc:?}");
-    assert!(acc.orthogonality <= tol, "f32 pairs: {acc:?}");
+    for shape in [
+        Spectrum::Clustered,
+        Spectrum::Repeated,
+        Spectrum::RankDeficient,
+    ] {
+        let family = MatrixFamily::KnownSpectrum(shape);
+        assert_backend(
+            &FaerEigen::default(),
+            &TestMatrix::<f64>::new(spec(family, 1600)),
+            50.0,
+        );
+    }
 }
 
 fn kernel_matrix(n: usize, seed: u64) -> Array2<f64> {
-    arc_cosine_kernel(n, seed)
+    kernel_like(n, seed)
 }
 
 #[test]
@@ -302,6 +273,56 @@ fn lanczos_top_and_bottom_k_equal_dense() {
     assert!(LanczosEigen::default()
         .solve(a.view(), &EigenRequest::values())
         .is_err());
+}
+
+/// A backend answers exactly the requests it claims to support, and refuses the others with
+/// `Error::Unsupported` (at n = 0 too, where nothing would need computing).
+#[test]
+fn backends_answer_what_they_support() {
+    let mut backends: Vec<Box<dyn SymmetricEigensolver<f64>>> =
+        dense_backends().into_iter().map(|(b, _)| b).collect();
+    backends.push(Box::new(LanczosEigen::default()));
+    let mut requests = Vec::new();
+    for subset in [
+        Subset::All,
+        Subset::Largest(2),
+        Subset::Smallest(1),
+        Subset::Index { first: 1, last: 3 },
+        Subset::Values {
+            lower: -1.0,
+            upper: 1.0,
+        },
+    ] {
+        requests.push(EigenRequest::subset(subset));
+        requests.push(EigenRequest::subset(subset).with_vectors());
+    }
+    let a = with_spectrum(&[-2.0, -0.5, 0.25, 1.0, 3.0, 4.0], 5);
+    let empty = Array2::<f64>::zeros((0, 0));
+    for b in &backends {
+        for r in &requests {
+            for m in [a.view(), empty.view()] {
+                if m.nrows() == 0 && !matches!(r.subset, Subset::All | Subset::Values { .. }) {
+                    continue;
+                }
+                let got = b.solve(m, r);
+                if b.supports(r) {
+                    assert!(
+                        got.is_ok(),
+                        "{} on {r:?} at n = {}: {got:?}",
+                        b.name(),
+                        m.nrows()
+                    );
+                } else {
+                    assert!(
+                        matches!(got, Err(Error::Unsupported { .. })),
+                        "{} on {r:?} at n = {}: {got:?}",
+                        b.name(),
+                        m.nrows()
+                    );
+                }
+            }
+        }
+    }
 }
 
 #[test]
@@ -352,27 +373,24 @@ fn lanczos_through_a_closure() {
 
 #[test]
 fn slq_density_is_within_its_wasserstein_bound() {
-    // W₁(SLQ, μ) ≤ πw/(4m) (Gauss rule, Jackson) + 3w/√(nP) (sampling), w = λ_max − λ_min (docs/spectra.md).
+    // The kit's bound πw/(4m) + 3w/√(nP) on a kernel spectrum; and tr(A) from Rademacher probes is unbiased with
+    // standard deviation √(2Σ_{i≠j}A_ij²/P): within 4 of them.
     let n = 600;
-    let a = kernel_matrix(n, 6);
-    let exact = FaerEigen::default().eigenvalues(a.view()).unwrap();
-    let w = exact[n - 1] - exact[0];
+    let a = TestMatrix::<f64>::from_matrix(kernel_matrix(n, 6));
+    let exact = FaerEigen::default().eigenvalues(a.matrix.view()).unwrap();
     for (probes, steps) in [(10, 30), (20, 60)] {
-        let q = slq(
-            &a.view(),
+        let check = check_slq_density(&a, probes, steps, 3).unwrap();
+        assert!(check.holds(), "{check}");
+        let q = deq_eigen::slq::slq(
+            &a.matrix.view(),
             &SlqParams::new(probes, steps).unwrap().with_seed(3),
         )
         .unwrap();
         let total: f64 = q.weights.iter().sum();
         assert!((total - 1.0).abs() < 1e-12, "weights sum to {total}");
-        let exact_measure: Vec<(f64, f64)> = exact.iter().map(|&v| (v, 1.0)).collect();
-        let d = wasserstein1_weighted(&q.sorted(), &exact_measure).unwrap();
-        let bound = std::f64::consts::PI * w / (4.0 * steps as f64)
-            + 3.0 * w / ((n * probes) as f64).sqrt();
-        assert!(d <= bound, "{probes}×{steps}: W1 = {d:e} > bound {bound:e}");
-        // tr(A) from Rademacher probes is unbiased with standard deviation √(2Σ_{i≠j}A_ij²/P): within 4 of them.
         let trace: f64 = exact.iter().sum();
         let off: f64 = a
+            .matrix
             .indexed_iter()
             .filter(|((i, j), _)| i != j)
             .map(|(_, v)| v * v)
@@ -383,6 +401,10 @@ fn slq_density_is_within_its_wasserstein_bound() {
             (est - trace).abs() <= 4.0 * sd,
             "trace {est} vs {trace} (sd {sd:e})"
         );
+    }
+    // Lanczos' five extreme eigenvalues at both ends against the dense solver's.
+    for check in check_lanczos_extremes(&a, 5, 1e-9).unwrap() {
+        assert!(check.holds(), "{check}");
     }
 }
 
