@@ -35,7 +35,8 @@
 //! ```
 //!
 //! Features: `io` (`.npy`, MNIST IDX, CSV readers and writers), `plot` (PNG/SVG figures), `serde` (serializable
-//! reports), `openblas` (the LAPACK eigensolver backend through the system OpenBLAS).
+//! reports), `openblas` (the LAPACK eigensolver backend through the system OpenBLAS), `testing` (proptest
+//! strategies and identity checkers for downstream property tests, the module `testing`; docs/testing.md).
 
 #![warn(missing_docs)]
 
@@ -56,6 +57,8 @@ pub mod plot;
 pub mod progress;
 pub mod rmt;
 pub mod solve;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod tolerance;
 
 /// Dense symmetric eigensolvers, matrix-free Lanczos, stochastic Lanczos quadrature and spectrum tools: the

@@ -5,10 +5,11 @@
 
 mod common;
 
-use common::{gaussian_data, SplitMix};
+use common::gaussian_data;
 use deq_kernels::activation::{
     dual_kernel, dual_kernel_derivative, parse_activation, ActivationRef, Centered, Cov2, Custom,
 };
+use deq_kernels::eigen::testing::uniform_stream;
 use deq_kernels::kernel::explicit::{mlp_kernel_pair, mlp_kernels, MlpParams};
 use deq_kernels::kernel::implicit::{deq_kernels, DeqParams};
 use deq_kernels::kernel::{gram, Kernel};
@@ -19,10 +20,10 @@ use ndarray::Array2;
 /// the negation of sample 0 (correlations at ±1, where the series needs all its terms or the fallback).
 fn spread_data(n: usize, p: usize, seed: u64) -> Array2<f64> {
     let mut x = gaussian_data(n, p, 1.0, seed);
-    let mut r = SplitMix(seed + 1);
+    let mut uniform = uniform_stream(seed + 1);
     for mut row in x.rows_mut() {
         let norm = row.dot(&row).sqrt();
-        row *= (0.2 + 2.8 * r.uniform()).sqrt() / norm;
+        row *= (0.2 + 2.8 * (uniform() + 0.5)).sqrt() / norm;
     }
     for j in 0..p {
         x[[n - 1, j]] = -x[[0, j]];
@@ -33,11 +34,11 @@ fn spread_data(n: usize, p: usize, seed: u64) -> Array2<f64> {
 
 /// Pairs to check: random ones, the diagonal of a few rows, and the pairs at correlation ±1.
 fn pairs(n: usize, count: usize, seed: u64) -> Vec<(usize, usize)> {
-    let mut r = SplitMix(seed);
+    let mut uniform = uniform_stream(seed);
     let mut v: Vec<(usize, usize)> = (0..count)
         .map(|_| {
-            let i = (r.uniform() * n as f64) as usize;
-            let j = (r.uniform() * (i + 1) as f64) as usize;
+            let i = ((uniform() + 0.5) * n as f64) as usize;
+            let j = ((uniform() + 0.5) * (i + 1) as f64) as usize;
             (i, j)
         })
         .collect();

@@ -175,6 +175,18 @@ where
     if r == 0.0 || s2 == 0.0 {
         return expect(|x| f(s1 * x) * g(s2 * rho * x), &outer_kinks);
     }
+    // As |ρ| → 1 the inner integral smooths g's kink k over a width r/|ρ| in ξ₁ around k/(s₂ρ): a feature far
+    // narrower than the outer panels, whose first bisections can agree while missing it (at 1 − ρ = 1e-7 the
+    // ReLU kernel was off by 1e-11). Cuts at a few multiples of that width give the outer rule panels of its size.
+    let width = r / rho.abs();
+    if s2 > 0.0 && width < 0.1 {
+        for k in kinks_g {
+            let centre = k / (s2 * rho);
+            for m in [-8.0, -2.0, -0.5, 0.5, 2.0, 8.0] {
+                outer_kinks.push(centre + m * width);
+            }
+        }
+    }
     // The inner integral uses a fixed rule so that it is a smooth function of ξ₁: an adaptive inner rule
     // changes its subdivision with ξ₁, and the outer adaptive rule then chases those ~1e-15 steps.
     let sd = s2 * r;

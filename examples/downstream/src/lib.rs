@@ -1,6 +1,12 @@
 //! What a research project built on deq-kernels looks like: its own data, a DEQ's Implicit-NTK, the top
 //! eigenpairs of that kernel and the kernel's high-dimensional equivalent, with nothing but the public API and
-//! default features off.
+//! default features off. Beside it, what such a project adds to the crate and tests with the crate's test kit
+//! (tests/kit.rs): an activation ([`activation::ResidualSquare`]), a kernel map ([`kernel_map::residual_block`])
+//! and an eigensolver backend ([`jacobi::JacobiEigen`]).
+
+pub mod activation;
+pub mod jacobi;
+pub mod kernel_map;
 
 use deq_kernels::activation::Builtin;
 use deq_kernels::eigen::spectrum::relative_operator_norm_distance;
