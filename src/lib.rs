@@ -56,6 +56,7 @@ pub mod output;
 pub mod plot;
 pub mod progress;
 pub mod rmt;
+pub mod sim;
 pub mod solve;
 #[cfg(feature = "testing")]
 pub mod testing;

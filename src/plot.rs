@@ -511,3 +511,114 @@ impl LogLogFigure<'_> {
         Ok(())
     }
 }
+
+/// Points in the complex plane (re, im) with the unit circle, on equal axes: a spectrum of a non-symmetric
+/// operator (Koopman, EDMD).
+pub fn complex_plane(
+    path: &Path,
+    title: &str,
+    series: &[(&str, &[(f64, f64)])],
+    force: bool,
+) -> Result<FigureReport> {
+    let all = series.iter().flat_map(|s| s.1.iter());
+    if all
+        .clone()
+        .any(|&(re, im)| !(re.is_finite() && im.is_finite()))
+    {
+        return Err(Error::InvalidParameter {
+            name: "eigenvalues to plot",
+            value: f64::NAN,
+            requirement: "every real and imaginary part must be finite",
+        });
+    }
+    let reach = all
+        .fold(1f64, |m, &(re, im)| m.max(re.abs()).max(im.abs()))
+        .max(1.0)
+        * 1.1;
+    let fig = ComplexPlane {
+        title,
+        series,
+        reach,
+        text: font_available(),
+    };
+    write_figure(path, force, &fig)
+}
+
+struct ComplexPlane<'a> {
+    title: &'a str,
+    series: &'a [(&'a str, &'a [(f64, f64)])],
+    reach: f64,
+    text: bool,
+}
+
+impl Figure for ComplexPlane<'_> {
+    fn text(&self) -> bool {
+        self.text
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        root.fill(&WHITE).map_err(draw_error)?;
+        // A plotting area as wide as it is tall keeps the circle round: 540 px wide, centred, leaves about
+        // 460 px for each axis after the caption, labels and margins.
+        let side = (SIZE.0 as i32 - 540) / 2;
+        let area = root.margin(0, 0, side, side);
+        let mut builder = ChartBuilder::on(&area);
+        builder.margin(14);
+        if self.text {
+            builder
+                .caption(self.title, ("sans-serif", 20))
+                .x_label_area_size(40)
+                .y_label_area_size(50);
+        }
+        let r = self.reach;
+        let mut chart = builder
+            .build_cartesian_2d(-r..r, -r..r)
+            .map_err(draw_error)?;
+        let mut mesh = chart.configure_mesh();
+        if self.text {
+            mesh.x_desc("Re λ").y_desc("Im λ");
+        } else {
+            mesh.x_labels(0).y_labels(0);
+        }
+        mesh.draw().map_err(draw_error)?;
+        let circle: Vec<(f64, f64)> = (0..=360)
+            .map(|k| {
+                let t = k as f64 * std::f64::consts::TAU / 360.0;
+                (t.cos(), t.sin())
+            })
+            .collect();
+        chart
+            .draw_series(DashedLineSeries::new(
+                circle,
+                6,
+                4,
+                RGBColor(120, 120, 120).stroke_width(1),
+            ))
+            .map_err(draw_error)?;
+        for (k, (label, points)) in self.series.iter().enumerate() {
+            let color = COLORS[k % COLORS.len()];
+            let drawn = chart
+                .draw_series(points.iter().map(|&p| Circle::new(p, 4, color.filled())))
+                .map_err(draw_error)?;
+            if self.text {
+                drawn
+                    .label(*label)
+                    .legend(move |(x, y)| Circle::new((x + 9, y), 4, color.filled()));
+            }
+        }
+        if self.text {
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .position(SeriesLabelPosition::UpperRight)
+                .draw()
+                .map_err(draw_error)?;
+        }
+        root.present().map_err(draw_error)?;
+        Ok(())
+    }
+}

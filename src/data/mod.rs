@@ -15,8 +15,8 @@ use ndarray::{Array1, Array2, ArrayView2, Axis};
 
 use crate::{Error, Result};
 
-/// Refuse empty or non-finite data (n×p, one sample per row).
-pub fn check_samples(x: ArrayView2<f64>) -> Result<()> {
+/// Refuse empty or non-finite data (n×p, one sample per row), in f64 or f32.
+pub fn check_samples<T: crate::Real>(x: ArrayView2<T>) -> Result<()> {
     let (n, p) = x.dim();
     if n == 0 || p == 0 {
         return Err(Error::Shape {
@@ -25,10 +25,10 @@ pub fn check_samples(x: ArrayView2<f64>) -> Result<()> {
             ),
         });
     }
-    if let Some(((i, j), v)) = x.indexed_iter().find(|(_, v)| !v.is_finite()) {
+    if let Some(((i, j), v)) = x.indexed_iter().find(|(_, v)| !v.to_f64().is_finite()) {
         return Err(Error::NonFinite {
             what: "data matrix",
-            location: format!("row {i}, column {j} (value {v})"),
+            location: format!("row {i}, column {j} (value {})", v.to_f64()),
         });
     }
     Ok(())
@@ -115,6 +115,29 @@ impl Dataset {
             x: self.x.select(Axis(0), &rows),
             labels: Array1::from(labels),
         })
+    }
+
+    /// A held-out split: the rows shuffled by `seed` (ChaCha8), the first ⌈`test_fraction`·n⌉ for testing and the
+    /// rest for training. `test_fraction` must lie in (0, 1) and leave both parts non-empty.
+    pub fn split(&self, test_fraction: f64, seed: u64) -> Result<(Self, Self)> {
+        use rand::seq::SliceRandom;
+        use rand::SeedableRng;
+        let n = self.n();
+        let test = (test_fraction * n as f64).ceil() as usize;
+        if !(test_fraction > 0.0 && test_fraction < 1.0) || test == 0 || test >= n {
+            return Err(Error::InvalidParameter {
+                name: "test_fraction",
+                value: test_fraction,
+                requirement: "must lie in (0, 1) and leave at least one sample on each side",
+            });
+        }
+        let mut order: Vec<usize> = (0..n).collect();
+        order.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(seed));
+        let part = |rows: &[usize]| Dataset {
+            x: self.x.select(Axis(0), rows),
+            labels: self.labels.select(Axis(0), rows),
+        };
+        Ok((part(&order[test..]), part(&order[..test])))
     }
 
     /// The first `count` samples; an error when there are fewer.
@@ -282,6 +305,44 @@ impl DataSource {
                 let y = crate::npy::read_labels(y)?;
                 Dataset::new(x, y)
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Dataset;
+    use ndarray::{Array1, Array2};
+
+    /// The split is a permutation: every row lands on exactly one side with its label, the test side has
+    /// ⌈f·n⌉ rows, the same seed gives the same split and another seed a different one; bad fractions are refused.
+    #[test]
+    fn split_partitions_the_rows_by_seed() {
+        let n = 50;
+        let x = Array2::from_shape_fn((n, 2), |(i, j)| (i * 10 + j) as f64);
+        let labels = Array1::from_shape_fn(n, |i| (i % 3) as i64);
+        let d = Dataset::new(x, labels).unwrap();
+        let (train, test) = d.split(0.2, 7).unwrap();
+        assert_eq!((train.n(), test.n()), (40, 10));
+        let mut seen: Vec<usize> = train
+            .x
+            .outer_iter()
+            .chain(test.x.outer_iter())
+            .map(|r| (r[0] / 10.0) as usize)
+            .collect();
+        for part in [&train, &test] {
+            for (r, l) in part.x.outer_iter().zip(part.labels.iter()) {
+                assert_eq!(((r[0] / 10.0) as usize % 3) as i64, *l);
+            }
+        }
+        seen.sort_unstable();
+        assert_eq!(seen, (0..n).collect::<Vec<_>>());
+        let (_, again) = d.split(0.2, 7).unwrap();
+        assert_eq!(again.x, test.x);
+        let (_, other) = d.split(0.2, 8).unwrap();
+        assert_ne!(other.x, test.x);
+        for f in [0.0, 1.0, -0.1, f64::NAN, 0.99] {
+            assert!(d.split(f, 0).is_err(), "{f}");
         }
     }
 }
