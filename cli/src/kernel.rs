@@ -15,6 +15,8 @@ use deq_kernels::kernel::implicit::{
 use deq_kernels::kernel::Kernel;
 use deq_kernels::output::refuse_existing;
 use deq_kernels::progress::Progress;
+use deq_kernels::sim::kernel::{sim_kernels, SimVariances};
+use deq_kernels::sim::{Basis, FourierFeatures, FrequencyLaw, RffParams, SimParams, Tier};
 use deq_kernels::{npy, Error, Real};
 
 use super::{activation, print, progress, to_json, Dtype};
@@ -27,6 +29,32 @@ pub enum Model {
     Deq,
     /// Feng–Kolter DEQ in the NTK parameterization (math §5), xᵀy/d with d = p.
     Fk,
+    /// Random stable invariant model with ReLU basis and ψ_inv (math §10): CK or NTK.
+    Sim,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum TierArg {
+    /// φ = g.
+    Single,
+    /// φ = RFF(g), the Fourier layer frozen.
+    Two,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum BasisArg {
+    /// Linear–ReLU–Linear–ReLU–Linear to the tier.
+    Mlp,
+    /// The input itself (with --tier two, the Fourier SIM).
+    Identity,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum FrequenciesArg {
+    /// Gaussian rows N(0, I/bw²): the Gaussian kernel.
+    Gaussian,
+    /// Cauchy(0, 1/bw) entries: the L1 Laplace kernel (CK only).
+    Cauchy,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -56,21 +84,40 @@ pub struct KernelArgs {
     /// Number of hidden layers.
     #[arg(long, default_value_t = 1)]
     depth: usize,
+    /// Activation (mlp, deq, fk); the SIM's layers are ReLU.
     #[arg(long)]
-    activation: String,
-    /// Weight variance: σ_w² of every hidden layer (mlp, default 1) or σ_W² (fk, required).
+    activation: Option<String>,
+    /// Weight variance: σ_w² of every hidden layer (mlp, default 1; sim, default 2) or σ_W² (fk, required).
     #[arg(long, allow_negative_numbers = true)]
     sigma_w2: Option<f64>,
-    /// Bias variance: σ_b² of every hidden layer (mlp, default 0), of the input injection (deq, default
-    /// 1 − σ_a²) or the bias (fk, required).
+    /// Bias variance: σ_b² of every hidden layer (mlp, default 0; sim, default 0.1), of the input injection
+    /// (deq, default 1 − σ_a²) or the bias (fk, required).
     #[arg(long, allow_negative_numbers = true)]
     sigma_b2: Option<f64>,
     /// DEQ: weight variance σ_a² of the implicit layer.
     #[arg(long, default_value_t = 0.2, allow_negative_numbers = true)]
     sigma_a2: f64,
-    /// Feng–Kolter: input weight variance σ_U².
+    /// Feng–Kolter: input weight variance σ_U²; SIM: the variance σ_u² of U (default 1).
     #[arg(long, allow_negative_numbers = true)]
     sigma_u2: Option<f64>,
+    /// SIM: the variance σ_v² of V.
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
+    sigma_v2: f64,
+    /// SIM: one tier or two.
+    #[arg(long, value_enum, default_value = "single")]
+    tier: TierArg,
+    /// SIM: the basis network.
+    #[arg(long, value_enum, default_value = "mlp")]
+    basis: BasisArg,
+    /// SIM: d, the basis network's output dimension (the Fourier tier's mean kernel depends on it).
+    #[arg(long, default_value_t = 50)]
+    basis_dim: usize,
+    /// SIM: the Fourier layer's bandwidth bw.
+    #[arg(long, default_value_t = 10.0, allow_negative_numbers = true)]
+    bandwidth: f64,
+    /// SIM: the Fourier layer's frequencies.
+    #[arg(long, value_enum, default_value = "gaussian")]
+    frequencies: FrequenciesArg,
     /// DEQ: do not center φ at the fixed-point scale τ*.
     #[arg(long)]
     no_center: bool,
@@ -104,11 +151,18 @@ enum Described {
     Mlp(MlpParams),
     Deq(DeqParams),
     Fk(FengKolterParams),
+    Sim(SimParams, SimVariances),
 }
 
 impl Described {
-    fn from_args(args: &KernelArgs) -> Result<(Self, Value), Error> {
-        let act = activation(&args.activation)?;
+    fn from_args(args: &KernelArgs, p: usize) -> Result<(Self, Value), Error> {
+        if let Model::Sim = args.model {
+            return Described::sim(args, p);
+        }
+        let act = activation(args.activation.as_deref().ok_or(Error::Missing {
+            name: "--activation",
+            why: "the mlp, deq and fk models need an activation, e.g. --activation relu",
+        })?)?;
         Ok(match args.model {
             Model::Mlp => {
                 let (w2, b2) = (args.sigma_w2.unwrap_or(1.0), args.sigma_b2.unwrap_or(0.0));
@@ -158,7 +212,55 @@ impl Described {
                     fields,
                 )
             }
+            Model::Sim => unreachable!("handled above"),
         })
+    }
+
+    fn sim(args: &KernelArgs, p: usize) -> Result<(Self, Value), Error> {
+        if let Some(a) = &args.activation {
+            if activation(a)?.name() != "relu" {
+                return Err(Error::InvalidParameter {
+                    name: "activation",
+                    value: f64::NAN,
+                    requirement: "the SIM's basis and ψ_inv are ReLU networks; leave --activation out or give relu",
+                });
+            }
+        }
+        let variances = SimVariances {
+            sigma_w2: args.sigma_w2.unwrap_or(2.0),
+            sigma_b2: args.sigma_b2.unwrap_or(0.1),
+            sigma_v2: args.sigma_v2,
+            sigma_u2: args.sigma_u2.unwrap_or(1.0),
+        }
+        .checked()?;
+        let basis = match args.basis {
+            BasisArg::Mlp => Basis::Mlp { width: 100 },
+            BasisArg::Identity => Basis::Identity,
+        };
+        // Widths and the rank do not enter the infinite-width kernels; d does, through the Fourier tier.
+        let mut params = SimParams::single(p, 1)
+            .with_basis_dim(args.basis_dim)
+            .with_basis(basis)
+            .with_rank(1);
+        let basis_name = match basis {
+            Basis::Identity => "identity",
+            _ => "mlp",
+        };
+        let mut fields = json!({"tier": "single", "basis": basis_name,
+            "basis_dim": params.basis_dim, "sigma_w2": variances.sigma_w2, "sigma_b2": variances.sigma_b2,
+            "sigma_v2": variances.sigma_v2, "sigma_u2": variances.sigma_u2});
+        if let TierArg::Two = args.tier {
+            let law = match args.frequencies {
+                FrequenciesArg::Gaussian => FrequencyLaw::Gaussian,
+                FrequenciesArg::Cauchy => FrequencyLaw::Cauchy,
+            };
+            let rff = RffParams::new(2, args.bandwidth, law, FourierFeatures::CosSin)?;
+            params = params.with_tier(Tier::Two(rff));
+            fields["tier"] = json!("two");
+            fields["bandwidth"] = json!(args.bandwidth);
+            fields["frequencies"] = json!(format!("{law:?}").to_lowercase());
+        }
+        Ok((Described::Sim(params.checked()?, variances), fields))
     }
 
     /// The kernel and the JSON fields of its report.
@@ -186,6 +288,10 @@ impl Described {
                 v["input_dim"] = json!(x.ncols());
                 (k, v)
             }
+            Described::Sim(p, v) => {
+                let [k] = sim_kernels::<T, 1>(p, v, x, [kind], bar)?;
+                (k, json!({}))
+            }
         })
     }
 }
@@ -211,8 +317,8 @@ fn compute_and_write<T: Real>(
 
 pub fn kernel(args: KernelArgs) -> Result<(), Error> {
     refuse_existing(&[&args.out], args.force)?;
-    let (model, mut report) = Described::from_args(&args)?;
     let x = npy::read_matrix(&args.input)?;
+    let (model, mut report) = Described::from_args(&args, x.ncols())?;
     let start = Instant::now();
     let fields = match args.dtype {
         Dtype::F64 => compute_and_write::<f64>(&model, x.view(), &args)?,
@@ -224,6 +330,7 @@ pub fn kernel(args: KernelArgs) -> Result<(), Error> {
         Model::Mlp => "mlp",
         Model::Deq => "deq",
         Model::Fk => "fk",
+        Model::Sim => "sim",
     };
     for (k, v) in fields.as_object().into_iter().flatten() {
         report[k] = v.clone();
@@ -232,7 +339,10 @@ pub fn kernel(args: KernelArgs) -> Result<(), Error> {
     report["p"] = json!(x.ncols());
     report["model"] = json!(model_name);
     report["kind"] = json!(kind);
-    report["activation"] = json!(activation(&args.activation)?.name());
+    report["activation"] = json!(match &args.activation {
+        Some(a) => activation(a)?.name(),
+        None => "relu".into(),
+    });
     report["dtype"] = json!(args.dtype.name());
     report["seconds"] = json!(seconds);
     report["out"] = json!(args.out.display().to_string());

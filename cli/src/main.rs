@@ -7,8 +7,10 @@ mod eig;
 mod equivalent;
 mod finite;
 mod kernel;
+mod koopman;
 mod progress;
 mod reproduce;
+mod sim;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -81,6 +83,12 @@ enum Command {
     Classify(finite::ClassifyArgs),
     /// Train the deep equilibrium linear model and show its linear convergence to the shallow optimum (math §9).
     Delm(delm::DelmArgs),
+    /// The Koopman spectrum of a DEQ's iteration: a linear DEQ's augmented map and its λ = 1 projection, or EDMD
+    /// of a tanh DEQ (math §10).
+    Koopman(koopman::KoopmanArgs),
+    /// The stable invariant model: train one, or compare it with a DEQ and an MLP (math §10).
+    #[command(subcommand)]
+    Sim(sim::SimCommand),
     /// Eigenvalues (and optionally eigenvectors) of a symmetric matrix.
     Eig(eig::EigArgs),
     /// Eigenvalue histograms of one or more matrices, overlaid in a figure, with distances between them.
@@ -140,7 +148,10 @@ fn main() -> ExitCode {
 
 fn one_line(e: &Error) -> String {
     let hint = match e {
-        Error::Undefined { .. } => " (choose an activation with a derivative, or --kind ck)",
+        // Models name themselves in parentheses; an activation without a derivative gets the hint.
+        Error::Undefined { activation, .. } if !activation.starts_with('(') => {
+            " (choose an activation with a derivative, or --kind ck)"
+        }
         _ => "",
     };
     format!("{e}{hint}").replace('\n', " ")
@@ -195,6 +206,8 @@ fn run(command: Command) -> Result<(), Error> {
         Command::Empirical(args) => finite::empirical(args),
         Command::Classify(args) => finite::classify(args),
         Command::Delm(args) => delm::delm(args),
+        Command::Koopman(args) => koopman::koopman(args),
+        Command::Sim(command) => sim::sim(command),
         Command::Eig(args) => eig::eig(args),
         Command::Spectrum(args) => eig::spectrum(args),
         Command::BenchEig(args) => eig::bench_eig(args),

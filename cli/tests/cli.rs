@@ -543,7 +543,7 @@ fn lapack_drivers_from_the_command_line() {
         p("K.npy"),
         p("v.npy")
     )));
-    assert!(e.contains("eigenvalues only"), "{e}");
+    assert!(e.contains("does not compute eigenvectors"), "{e}");
     assert!(!Path::new(&p("v.npy")).exists());
 }
 
@@ -657,4 +657,244 @@ fn equivalent_coefficients_and_matrices_from_the_command_line() {
     )));
     assert!(e.contains("--force"), "{e}");
     no_temporaries(dir.path());
+}
+
+/// `deqk koopman` (math §10): the contract's fields, the λ = 1 projection of a linear DEQ equal to its closed
+/// form, EDMD of a tanh DEQ with λ = 1 simple and z* read to 1e-4, the plot, and bad input in one line.
+#[test]
+fn koopman_spectra() {
+    let dir = tempfile::tempdir().unwrap();
+    let plot = dir.path().join("spectrum.svg");
+    let out = json(&deqk(&[
+        "koopman",
+        "--dz",
+        "5",
+        "--dx",
+        "3",
+        "--gamma",
+        "0.7",
+        "--seed",
+        "2",
+        "--json",
+        "--plot",
+        plot.to_str().unwrap(),
+    ]));
+    let eigenvalues = out["eigenvalues"].as_array().unwrap();
+    assert_eq!(eigenvalues.len(), 8);
+    let ones = eigenvalues
+        .iter()
+        .filter(|e| {
+            (e[0].as_f64().unwrap() - 1.0).abs() < 1e-12 && e[1].as_f64().unwrap().abs() < 1e-12
+        })
+        .count();
+    assert_eq!(ones, 3, "λ = 1 with multiplicity d_x");
+    assert!(out["projection_error"].as_f64().unwrap() < 1e-12);
+    assert!(out["fixed_point_error"].as_f64().unwrap() < 1e-12);
+    assert!(plot.exists());
+    no_temporaries(dir.path());
+    let rotated = json(&deqk(&["koopman", "--rotation", "0.5", "--json"]));
+    assert!((rotated["spectral_radius"].as_f64().unwrap() - 1.0).abs() < 1e-12);
+    assert!(rotated["projection_error"].as_f64().unwrap() < 1e-12);
+    let tanh = json(&deqk(&[
+        "koopman",
+        "--model",
+        "tanh-deq",
+        "--dz",
+        "3",
+        "--dictionary",
+        "monomials:3",
+        "--spread",
+        "0.05",
+        "--json",
+    ]));
+    assert_eq!(tanh["dictionary_size"], 20);
+    assert_eq!(tanh["multiplicity_of_one"], 1);
+    assert!(tanh["fixed_point_error"].as_f64().unwrap() < 1e-4);
+    assert_eq!(tanh["jacobian_eigenvalues"].as_array().unwrap().len(), 3);
+    for bad in [
+        vec!["koopman", "--gamma", "1.5"],
+        vec!["koopman", "--dz", "0"],
+        vec![
+            "koopman",
+            "--model",
+            "tanh-deq",
+            "--dictionary",
+            "wavelets:3",
+        ],
+        vec![
+            "koopman",
+            "--model",
+            "tanh-deq",
+            "--dictionary",
+            "monomials:6",
+            "--samples",
+            "10",
+        ],
+    ] {
+        one_line_error(&deqk(&bad));
+    }
+    let e = one_line_error(&deqk(&["koopman", "--plot", plot.to_str().unwrap()]));
+    assert!(e.contains("--force"), "{e}");
+}
+
+/// `deqk kernel --model sim`: the same matrix as the library's `sim_kernels` for one and two tiers, and the
+/// requests the SIM cannot answer refused in one line.
+#[test]
+fn sim_kernel_from_the_command_line() {
+    use deq_kernels::kernel::Kernel;
+    use deq_kernels::progress::NoProgress;
+    use deq_kernels::sim::kernel::{sim_kernels, SimVariances};
+    use deq_kernels::sim::{FourierFeatures, FrequencyLaw, RffParams, SimParams, Tier};
+    let dir = tempfile::tempdir().unwrap();
+    let p = |f: &str| dir.path().join(f).to_str().unwrap().to_string();
+    assert!(deqk(&[
+        "gmm",
+        "--p",
+        "32",
+        "--n",
+        "40",
+        "--out",
+        &p("x.npy"),
+        "--labels",
+        &p("y.npy")
+    ])
+    .status
+    .success());
+    let input = p("x.npy");
+    let x: ndarray::Array2<f64> = deq_kernels::npy::read_matrix(Path::new(&input)).unwrap();
+    let v = SimVariances::default();
+    let two =
+        Tier::Two(RffParams::new(2, 3.0, FrequencyLaw::Gaussian, FourierFeatures::CosSin).unwrap());
+    for (args, tier, kind) in [
+        (vec!["--kind", "ntk"], Tier::Single, Kernel::Ntk),
+        (
+            vec!["--tier", "two", "--bandwidth", "3", "--kind", "ck"],
+            two,
+            Kernel::Ck,
+        ),
+    ] {
+        let mut all = vec!["kernel", "--model", "sim", "--input", &input];
+        let out = p("k.npy");
+        all.extend(["--out", &out, "--force", "--json"]);
+        all.extend(args);
+        let report = json(&deqk(&all));
+        assert_eq!(report["model"], "sim");
+        let got: ndarray::Array2<f64> = deq_kernels::npy::read_matrix(Path::new(&out)).unwrap();
+        let params = SimParams::single(32, 1).with_rank(1).with_tier(tier);
+        let [want]: [ndarray::Array2<f64>; 1] =
+            sim_kernels(&params, &v, x.view(), [kind], &NoProgress).unwrap();
+        assert_eq!(got, want);
+    }
+    for bad in [
+        vec!["--tier", "two", "--frequencies", "cauchy", "--kind", "ntk"],
+        vec!["--activation", "tanh", "--kind", "ck"],
+        vec!["--kind", "nngp"],
+        vec!["--tier", "two", "--bandwidth", "0", "--kind", "ck"],
+    ] {
+        let mut all = vec!["kernel", "--model", "sim", "--input", &input];
+        let out = p("bad.npy");
+        all.extend(["--out", &out]);
+        all.extend(bad);
+        one_line_error(&deqk(&all));
+        assert!(!Path::new(&out).exists());
+    }
+    no_temporaries(dir.path());
+}
+
+/// `deqk sim train` and `deqk sim compare` (math §10): the contract's JSON fields on the synthetic mixture (held
+/// out by the seed), the closed-form variant, reproducibility from the seed, MNIST when it is present, and bad
+/// input in one line.
+#[test]
+fn sim_train_and_compare() {
+    let train = |extra: &[&str]| {
+        let mut args = vec![
+            "sim", "train", "--data", "gmm", "--p", "64", "--n", "400", "--epochs", "20", "--lr",
+            "3e-3", "--json",
+        ];
+        args.extend(extra);
+        json(&deqk(&args))
+    };
+    let a = train(&["--tier", "single"]);
+    for field in [
+        "test_accuracy",
+        "train_accuracy",
+        "params",
+        "seconds_per_epoch",
+    ] {
+        assert!(a[field].is_number(), "{field}: {a}");
+    }
+    assert_eq!(a["train"], 320);
+    assert_eq!(a["test"], 80);
+    assert!(a["test_accuracy"].as_f64().unwrap() > 0.9, "{a}");
+    assert_eq!(
+        train(&["--tier", "single"])["test_accuracy"],
+        a["test_accuracy"]
+    );
+    let two = train(&["--tier", "two", "--bandwidth", "4"]);
+    assert!(two["params"].as_u64().unwrap() > a["params"].as_u64().unwrap());
+    let closed = train(&["--closed-form"]);
+    assert!(closed["method"].as_str().unwrap().contains("closed form"));
+    assert!(closed["test_accuracy"].as_f64().unwrap() > 0.6, "{closed}");
+    let cmp = json(&deqk(&[
+        "sim",
+        "compare",
+        "--data",
+        "gmm",
+        "--p",
+        "16",
+        "--n",
+        "300",
+        "--epochs",
+        "2",
+        "--seeds",
+        "2",
+        "--bandwidth",
+        "4",
+        "--json",
+    ]));
+    let rows = cmp["rows"].as_array().unwrap();
+    let names: Vec<&str> = rows.iter().map(|r| r["model"].as_str().unwrap()).collect();
+    assert_eq!(names, ["sim-single", "sim-two", "deq", "mlp"]);
+    for r in rows {
+        for field in [
+            "params",
+            "test_accuracy_mean",
+            "test_accuracy_std",
+            "seconds_per_epoch",
+        ] {
+            assert!(r[field].is_number(), "{field}: {r}");
+        }
+    }
+    assert!(rows[2]["forward_iterations"].as_f64().unwrap() >= 1.0);
+    let mnist = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/mnist");
+    if mnist.is_dir() {
+        let data = format!("mnist:{}", mnist.display());
+        let m = json(&deqk(&[
+            "sim", "train", "--data", &data, "--train", "3000", "--test", "1000", "--epochs", "5",
+            "--lr", "3e-3", "--batch", "64", "--json",
+        ]));
+        assert_eq!(m["train"], 3000);
+        assert!(m["test_accuracy"].as_f64().unwrap() > 0.8, "{m}");
+    } else {
+        eprintln!("MNIST part skipped: no {}", mnist.display());
+    }
+    for bad in [
+        vec!["sim", "train", "--data", "mnist:/nonexistent"],
+        vec!["sim", "train", "--data", "gmm", "--epochs", "0"],
+        vec![
+            "sim",
+            "train",
+            "--data",
+            "gmm",
+            "--tier",
+            "two",
+            "--bandwidth",
+            "0",
+        ],
+        vec!["sim", "train", "--data", "gmm", "--lr", "-1"],
+        vec!["sim", "compare", "--data", "gmm", "--seeds", "0"],
+        vec!["sim", "train", "--data", "parquet:x"],
+    ] {
+        one_line_error(&deqk(&bad));
+    }
 }
