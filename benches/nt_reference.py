@@ -1,4 +1,4 @@
-"""Reference kernels from neural-tangents 0.6.5 (jax 0.4.30, CPU, float64) for tests/nt_reference.rs.
+"""Reference kernels from neural-tangents 0.6.5 (jax 0.4.30, CPU, float64) for tests/integration/nt_reference.rs.
 
 Network: stax.serial([Dense(1, W_std, b_std), phi] * 3, Dense(1, 1, 0)) in the NTK parameterization, with the
 inputs multiplied by sqrt(p) because neural-tangents divides x.y by the input dimension.

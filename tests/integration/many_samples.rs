@@ -3,9 +3,7 @@
 //! cut where |ρ|^K meets the tolerance. Entries are checked against direct computations that use neither
 //! (2-D quadrature of every dual kernel, per-entry fixed points).
 
-mod common;
-
-use common::gaussian_data;
+use crate::common::gaussian_data;
 use deq_kernels::activation::{
     dual_kernel, dual_kernel_derivative, parse_activation, ActivationRef, Centered, Cov2, Custom,
 };
@@ -78,7 +76,7 @@ fn explicit_kernels_with_fitted_tables_equal_direct_pairs() {
                 ck[[i, j]]
             );
             // elu's σ′ jumps at 0, so its k̇ has slope ~1/√(1−ρ²) at the duplicated pair (see
-            // tests/explicit_kernels.rs): a last-bit difference there moves the NTK by ~1e-9.
+            // tests/integration/explicit_kernels.rs): a last-bit difference there moves the NTK by ~1e-9.
             let tol = if act.name().starts_with("elu") {
                 1e-8
             } else {

@@ -1,8 +1,6 @@
 //! DEQ and Feng–Kolter kernels (math §5) against reference values and independent computations.
 
-mod common;
-
-use common::{eigenvalues, gaussian_data};
+use crate::common::{eigenvalues, gaussian_data};
 use deq_kernels::activation::{parse_activation, ActivationRef, Centered, Custom, ScaleMoments};
 use deq_kernels::kernel::implicit::{
     deq_kernels, deq_kernels_reference, fk_kernels, tau_star, DeqParams, FengKolterParams,

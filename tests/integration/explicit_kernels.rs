@@ -1,8 +1,6 @@
 //! Exact explicit-network kernels (math §4) against independent computations.
 
-mod common;
-
-use common::{eigenvalues, gaussian_data, max_abs_diff};
+use crate::common::{eigenvalues, gaussian_data, max_abs_diff};
 use deq_kernels::activation::{parse_activation, ActivationRef, Centered, Custom};
 use deq_kernels::kernel::explicit::{mlp_kernel_pair, mlp_kernels, DenseLayer, MlpParams};
 use deq_kernels::kernel::{gram, Kernel};
