@@ -20,6 +20,7 @@
 use ndarray::{Array2, ArrayView2, Axis};
 use rayon::prelude::*;
 
+use super::block::BlockIndices;
 use super::layer_dual::{LayerDual, BLOCK};
 use super::{check_request, Kernel};
 use crate::activation::{require_derivative, ActivationRef, Centered, ScaleMoments};
@@ -386,45 +387,11 @@ pub fn mlp_kernels<T: Real, const N: usize>(
     kinds: [Kernel; N],
     progress: &dyn Progress,
 ) -> Result<([Array2<T>; N], MlpReport)> {
-    crate::data::check_samples(x)?;
-    check_request(&kinds)?;
-    let ntk = kinds.contains(&Kernel::Ntk);
-    let tau0 = (params.centering == LayerCentering::AtInputScale)
-        .then(|| params.input_scale(Some(x)))
-        .transpose()?;
-    let layers = params.resolved_layers(tau0.unwrap_or(1.0))?;
-    if ntk {
-        for l in &layers {
-            require_derivative(&l.activation, "the NTK")?;
-        }
-    }
+    let (tau0, layers, ntk) = resolve(params, x, &kinds)?;
     let n = x.nrows();
     let mut g = gram_lower(x)?;
     let gdiag: Vec<f64> = (0..n).map(|i| g[[i, i]]).collect();
-
-    // Diagonal pass: Σ_ℓ(i, i) for every layer, building each layer's dual evaluator on the way.
-    let mut diag: Vec<Vec<f64>> = Vec::with_capacity(layers.len());
-    let mut duals: Vec<LayerDual> = Vec::with_capacity(layers.len());
-    let mut current: Vec<f64> = gdiag
-        .iter()
-        .map(|&v| layers[0].sigma_w2 * v + layers[0].sigma_b2)
-        .collect();
-    for l in 0..layers.len() {
-        let dual = LayerDual::new(layers[l].activation.clone(), &current, ntk)?;
-        if l + 1 < layers.len() {
-            let next = &layers[l + 1];
-            let following: Vec<f64> = (0..n)
-                .map(|i| {
-                    next.sigma_w2 * dual.eval(i, i, current[i], current[i], current[i], false).0
-                        + next.sigma_b2
-                })
-                .collect();
-            diag.push(std::mem::replace(&mut current, following));
-        } else {
-            diag.push(std::mem::take(&mut current));
-        }
-        duals.push(dual);
-    }
+    let (diag, duals) = layer_diagonals(&layers, &gdiag, ntk)?;
     let rec = Recursion {
         layers: &layers,
         train_first: params.first_layer == FirstLayer::Trained,
@@ -471,6 +438,131 @@ pub fn mlp_kernels<T: Real, const N: usize>(
         .unwrap_or_else(|_| unreachable!("one matrix per kernel asked"));
     Ok((
         matrices,
+        MlpReport {
+            tau0,
+            series_terms: duals.iter().map(|d| d.series_terms()).collect(),
+            quadrature_fallbacks: duals.iter().map(|d| d.fallbacks()).sum(),
+        },
+    ))
+}
+
+/// Checks shared by the full and the block computation: the data, the request, τ₀ (for a network centered at
+/// its input scale), the layers at that scale and whether the NTK (and so every φ′) is needed.
+fn resolve(
+    params: &MlpParams,
+    x: ArrayView2<f64>,
+    kinds: &[Kernel],
+) -> Result<(Option<f64>, Vec<DenseLayer>, bool)> {
+    crate::data::check_samples(x)?;
+    check_request(kinds)?;
+    let ntk = kinds.contains(&Kernel::Ntk);
+    let tau0 = (params.centering == LayerCentering::AtInputScale)
+        .then(|| params.input_scale(Some(x)))
+        .transpose()?;
+    let layers = params.resolved_layers(tau0.unwrap_or(1.0))?;
+    if ntk {
+        for l in &layers {
+            require_derivative(&l.activation, "the NTK")?;
+        }
+    }
+    Ok((tau0, layers, ntk))
+}
+
+/// The diagonal pass: Σ_ℓ(s, s) for every layer and sample from the samples' squared norms ‖x_s‖², building each
+/// layer's dual evaluator on the way.
+fn layer_diagonals(
+    layers: &[DenseLayer],
+    sq_norms: &[f64],
+    ntk: bool,
+) -> Result<(Vec<Vec<f64>>, Vec<LayerDual>)> {
+    let mut diag: Vec<Vec<f64>> = Vec::with_capacity(layers.len());
+    let mut duals: Vec<LayerDual> = Vec::with_capacity(layers.len());
+    let mut current: Vec<f64> = sq_norms
+        .iter()
+        .map(|&v| layers[0].sigma_w2 * v + layers[0].sigma_b2)
+        .collect();
+    for l in 0..layers.len() {
+        let dual = LayerDual::new(layers[l].activation.clone(), &current, ntk)?;
+        if l + 1 < layers.len() {
+            let next = &layers[l + 1];
+            let following: Vec<f64> = (0..current.len())
+                .map(|i| {
+                    next.sigma_w2 * dual.eval(i, i, current[i], current[i], current[i], false).0
+                        + next.sigma_b2
+                })
+                .collect();
+            diag.push(std::mem::replace(&mut current, following));
+        } else {
+            diag.push(std::mem::take(&mut current));
+        }
+        duals.push(dual);
+    }
+    Ok((diag, duals))
+}
+
+/// The exact kernels `kinds` of the network `params` on the block `block` of the n×n matrices: output entry
+/// (r, c) is K[rows[r], cols[c]] of [`mlp_kernels`] on the same X (n×p), to rounding (docs/distributed.md). Memory:
+/// the |rows|×|cols| outputs and tables for the block's samples; nothing n×n.
+///
+/// Errors: those of [`mlp_kernels`], and data whose row count is not the block's n.
+pub fn mlp_kernels_block<T: Real, const N: usize>(
+    params: &MlpParams,
+    x: ArrayView2<f64>,
+    block: &BlockIndices,
+    kinds: [Kernel; N],
+) -> Result<([Array2<T>; N], MlpReport)> {
+    let (tau0, layers, ntk) = resolve(params, x, &kinds)?;
+    let (g, sq_norms) = block.gram(x)?;
+    let (diag, duals) = layer_diagonals(&layers, &sq_norms, ntk)?;
+    let rec = Recursion {
+        layers: &layers,
+        train_first: params.first_layer == FirstLayer::Trained,
+        duals: &duals,
+        diag: &diag,
+        ntk,
+    };
+    let slots: Vec<usize> = kinds.iter().map(|&k| slot(k)).collect();
+    let (nr, nc) = block.shape();
+    let off = block.col_offset();
+    let mut outs: Vec<Array2<T>> = (0..N)
+        .map(|_| crate::linalg::zeroed_matrix::<T>(nr, nc))
+        .collect::<std::result::Result<_, _>>()?;
+    let mut per_row: Vec<Vec<&mut [T]>> = (0..nr).map(|_| Vec::with_capacity(N)).collect();
+    for m in outs.iter_mut() {
+        let slice = m.as_slice_mut().expect("standard layout");
+        for (r, row) in slice.chunks_mut(nc.max(1)).take(nr).enumerate() {
+            per_row[r].push(row);
+        }
+    }
+    per_row
+        .into_par_iter()
+        .enumerate()
+        .for_each(|(r, mut rows)| {
+            let grow = g.row(r);
+            for (c0, lanes) in block.runs(r) {
+                if lanes {
+                    let gs: [f64; BLOCK] = std::array::from_fn(|l| grow[c0 + l]);
+                    let values = rec.entry_block(r, (off + c0) / BLOCK, &gs);
+                    for (out, &s) in rows.iter_mut().zip(&slots) {
+                        for l in 0..BLOCK {
+                            out[c0 + l] = T::from_f64(values[s][l]);
+                        }
+                    }
+                } else {
+                    for c in c0..(c0 + BLOCK).min(nc) {
+                        let values = rec.entry(r, off + c, grow[c]);
+                        for (out, &s) in rows.iter_mut().zip(&slots) {
+                            out[c] = T::from_f64(values[s]);
+                        }
+                    }
+                }
+            }
+        });
+    let outs: [Array2<T>; N] = outs
+        .try_into()
+        .unwrap_or_else(|_| unreachable!("one matrix per kernel asked"));
+    Ok((
+        outs,
         MlpReport {
             tau0,
             series_terms: duals.iter().map(|d| d.series_terms()).collect(),

@@ -327,6 +327,11 @@ impl LayerDual {
         })
     }
 
+    /// The activation this evaluator was prepared for.
+    pub fn activation(&self) -> &ActivationRef {
+        &self.act
+    }
+
     /// Number of entries that needed the quadrature fallback so far.
     pub fn fallbacks(&self) -> usize {
         self.fallbacks.load(Ordering::Relaxed)

@@ -2,6 +2,8 @@
 //!
 //! - [`explicit`]: the exact CK, pre-activation NNGP and NTK of L-layer fully connected networks.
 //! - [`implicit`]: the DEQ's Σ*, G*, K* and the Feng–Kolter Σ*, Θ*, as fixed points of entrywise maps.
+//! - [`block`]: any block K[rows, cols] of those matrices without the rest (`*_kernels_block`), for distributed
+//!   and out-of-core computations.
 //!
 //! Both take a checked parameter struct ([`explicit::MlpParams`], [`implicit::DeqParams`],
 //! [`implicit::FengKolterParams`]), data X (n×p, one sample per row), the kernels wanted as an array of
@@ -25,6 +27,7 @@
 //! pass over one triangle evaluates every entry, rows in parallel, and the other triangle is mirrored. The
 //! per-layer dual kernels come from closed forms or per-sample Hermite tables (docs/numerics.md).
 
+pub mod block;
 pub mod explicit;
 mod fastmath;
 pub mod implicit;

@@ -4,6 +4,8 @@
 
 mod common;
 
+mod blocks;
+
 mod delm;
 mod design;
 mod equivalents;

@@ -25,6 +25,7 @@ use ndarray::{Array2, ArrayView2, Axis};
 use rayon::prelude::*;
 
 use self::start::ReluFamilyStart;
+use super::block::BlockIndices;
 use super::layer_dual::{LayerDual, BLOCK};
 use super::{check_request, Kernel};
 use crate::activation::chebyshev::VectorInterpolant;
@@ -442,6 +443,19 @@ impl<B: Fn(f64) -> f64 + Sync> EntryMap<'_, B> {
         }))
     }
 
+    /// The diagonal entry of sample i (Gram value g = ‖x_i‖²): y = Σ*_ii, solved beforehand.
+    fn diagonal(&self, i: usize, g: f64) -> Solved {
+        let v = self.diag[i];
+        let (f, fdot) = self.dual.eval(i, i, v, v, v, true);
+        Solved {
+            y: v,
+            f,
+            fdot,
+            iterations: 0,
+            residual: (v - self.a * f - (self.b_of_gram)(g)).abs(),
+        }
+    }
+
     /// The value of `out` for a solved entry with Gram value g.
     #[inline(always)]
     fn assemble(&self, out: Kernel, s: &Solved, g: f64) -> f64 {
@@ -508,15 +522,7 @@ impl<B: Fn(f64) -> f64 + Sync> EntryMap<'_, B> {
         for j in full * BLOCK..=i {
             let g = rows[0][j];
             let s = if i == j {
-                let v = self.diag[i];
-                let (f, fdot) = self.dual.eval(i, i, v, v, v, true);
-                Solved {
-                    y: v,
-                    f,
-                    fdot,
-                    iterations: 0,
-                    residual: (v - self.a * f - (self.b_of_gram)(g)).abs(),
-                }
+                self.diagonal(i, g)
             } else {
                 self.solve(i, j, (self.b_of_gram)(g))?
             };
@@ -589,6 +595,141 @@ fn solve_diagonal(
     b.par_iter().map(|&bi| solve_one(bi, &second)).collect()
 }
 
+/// The per-sample part of either model: Σ*_ss for the samples with squared norms `sq_norms` and the dual
+/// evaluator over those variances (which needs φ′: Newton on each entry uses E[φ′φ′]).
+fn prepare(
+    act: &ActivationRef,
+    a: f64,
+    b_of_gram: &impl Fn(f64) -> f64,
+    sq_norms: &[f64],
+    names: (&'static str, &'static str),
+) -> Result<(Vec<f64>, LayerDual)> {
+    require_derivative(
+        act,
+        "the implicit kernels (Newton on each entry needs E[φ′φ′])",
+    )?;
+    let bdiag: Vec<f64> = sq_norms.iter().map(|&g| b_of_gram(g)).collect();
+    let diag = solve_diagonal(act, a, &bdiag, names.0, names.1)?;
+    let dual = LayerDual::new(act.clone(), &diag, true)?;
+    Ok((diag, dual))
+}
+
+impl<'a, B: Fn(f64) -> f64 + Sync> EntryMap<'a, B> {
+    fn new(dual: &'a LayerDual, a: f64, diag: &'a [f64], b_of_gram: B, model: Model) -> Self {
+        let start = ReluFamilyStart::new(dual.activation().closed_family(), a)
+            .map(|t| (t, diag.iter().map(|v| v.max(0.0).sqrt()).collect()));
+        EntryMap {
+            dual,
+            a,
+            diag,
+            b_of_gram,
+            model,
+            start,
+        }
+    }
+}
+
+/// The contraction check shared by both drivers: the measured factor a·max Ġ must stay below one.
+fn check_contraction(
+    stats: &EntryStats,
+    a: f64,
+    names: (&'static str, &'static str),
+) -> Result<()> {
+    if stats.contraction >= 1.0 {
+        return Err(Error::OutsideContraction {
+            model: names.0,
+            factor: stats.contraction,
+            parameter: names.1,
+            max_safe: a / stats.contraction,
+        });
+    }
+    Ok(())
+}
+
+/// The block driver: the requested outputs on the entries K[rows[r], cols[c]] (docs/distributed.md), each by
+/// the same per-entry solver as [`solve_all`]; nothing n×n is built.
+#[allow(clippy::too_many_arguments)]
+fn solve_block<T: Real, const N: usize>(
+    act: ActivationRef,
+    a: f64,
+    b_of_gram: impl Fn(f64) -> f64 + Sync,
+    x: ArrayView2<f64>,
+    block: &BlockIndices,
+    kinds: [Kernel; N],
+    model: Model,
+    names: (&'static str, &'static str),
+) -> Result<([Array2<T>; N], ImplicitReport)> {
+    let start = Instant::now();
+    check_request(&kinds)?;
+    let (g, sq_norms) = block.gram(x)?;
+    let (diag, dual) = prepare(&act, a, &b_of_gram, &sq_norms, names)?;
+    let map = EntryMap::new(&dual, a, &diag, b_of_gram, model);
+    let (nr, nc) = block.shape();
+    let off = block.col_offset();
+    let mut outs: Vec<Array2<T>> = (0..N)
+        .map(|_| zeroed_matrix::<T>(nr, nc))
+        .collect::<std::result::Result<_, _>>()?;
+    let mut per_row: Vec<Vec<&mut [T]>> = (0..nr).map(|_| Vec::with_capacity(N)).collect();
+    for m in outs.iter_mut() {
+        let slice = m.as_slice_mut().expect("standard layout");
+        for (r, row) in slice.chunks_mut(nc.max(1)).take(nr).enumerate() {
+            per_row[r].push(row);
+        }
+    }
+    let stats = per_row
+        .into_par_iter()
+        .enumerate()
+        .map(|(r, mut rows)| {
+            let mut stats = EntryStats::default();
+            let grow = g.row(r);
+            let mut put = |c: usize, s: &Solved, stats: &mut EntryStats| {
+                stats.record(a, s);
+                for (out, &k) in rows.iter_mut().zip(&kinds) {
+                    out[c] = T::from_f64(map.assemble(k, s, grow[c]));
+                }
+            };
+            for (c0, lanes) in block.runs(r) {
+                if lanes {
+                    let b: [f64; BLOCK] = std::array::from_fn(|l| (map.b_of_gram)(grow[c0 + l]));
+                    let solved = map.solve_block(r, (off + c0) / BLOCK, &b)?;
+                    for (l, s) in solved.iter().enumerate() {
+                        put(c0 + l, s, &mut stats);
+                    }
+                } else {
+                    for c in c0..(c0 + BLOCK).min(nc) {
+                        let s = if block.on_diagonal(r, c) {
+                            map.diagonal(r, grow[c])
+                        } else {
+                            map.solve(r, off + c, (map.b_of_gram)(grow[c]))?
+                        };
+                        put(c, &s, &mut stats);
+                    }
+                }
+            }
+            Ok::<_, Error>(stats)
+        })
+        .try_reduce(EntryStats::default, |x, y| Ok(x.merge(y)))?;
+    check_contraction(&stats, a, names)?;
+    let entries = (nr * nc).max(1);
+    let outs: [Array2<T>; N] = outs
+        .try_into()
+        .unwrap_or_else(|_| unreachable!("one matrix per kernel asked"));
+    Ok((
+        outs,
+        ImplicitReport {
+            tau0: None,
+            tau_star: None,
+            centering: 0.0,
+            max_residual: stats.max_residual,
+            contraction: stats.contraction,
+            max_iterations: stats.max_iterations,
+            mean_iterations: stats.sum_iterations as f64 / entries as f64,
+            quadrature_fallbacks: dual.fallbacks(),
+            seconds: start.elapsed().as_secs_f64(),
+        },
+    ))
+}
+
 /// The common driver: diagonal, then every off-diagonal entry; writes the requested outputs in the order asked.
 ///
 /// Memory: the Gram matrix is computed into the first output's buffer and each entry overwrites its own Gram
@@ -606,25 +747,11 @@ fn solve_all<T: Real, const N: usize>(
 ) -> Result<([Array2<T>; N], ImplicitReport)> {
     let start = Instant::now();
     check_request(&kinds)?;
-    require_derivative(
-        &act,
-        "the implicit kernels (Newton on each entry needs E[φ′φ′])",
-    )?;
     let n = x.nrows();
     let mut bufs = vec![gram_lower(x)?];
-    let bdiag: Vec<f64> = (0..n).map(|i| b_of_gram(bufs[0][[i, i]])).collect();
-    let diag = solve_diagonal(&act, a, &bdiag, names.0, names.1)?;
-    let dual = LayerDual::new(act.clone(), &diag, true)?;
-    let relu_start = ReluFamilyStart::new(act.closed_family(), a)
-        .map(|t| (t, diag.iter().map(|v| v.max(0.0).sqrt()).collect()));
-    let map = EntryMap {
-        dual: &dual,
-        a,
-        diag: &diag,
-        b_of_gram,
-        model,
-        start: relu_start,
-    };
+    let sq_norms: Vec<f64> = (0..n).map(|i| bufs[0][[i, i]]).collect();
+    let (diag, dual) = prepare(&act, a, &b_of_gram, &sq_norms, names)?;
+    let map = EntryMap::new(&dual, a, &diag, b_of_gram, model);
     for _ in 1..N {
         bufs.push(zeroed_matrix::<f64>(n, n)?);
     }
@@ -651,14 +778,7 @@ fn solve_all<T: Real, const N: usize>(
             .try_reduce(EntryStats::default, |x, y| Ok(x.merge(y)))?
     };
     progress.finish();
-    if stats.contraction >= 1.0 {
-        return Err(Error::OutsideContraction {
-            model: names.0,
-            factor: stats.contraction,
-            parameter: names.1,
-            max_safe: a / stats.contraction,
-        });
-    }
+    check_contraction(&stats, a, names)?;
     let matrices: Vec<Array2<T>> = bufs
         .into_iter()
         .map(|mut m| {
@@ -700,10 +820,61 @@ pub fn deq_kernels<T: Real, const N: usize>(
     kinds: [Kernel; N],
     progress: &dyn Progress,
 ) -> Result<([Array2<T>; N], ImplicitReport)> {
+    deq_driver(params, x, kinds, Entries::All(progress))
+}
+
+/// [`deq_kernels`] on the block `block` of the n×n matrices: output entry (r, c) is K[rows[r], cols[c]] of the
+/// full computation on the same X (n×p), to rounding; τ₀, when `params` do not fix it, is the whole X's. Memory:
+/// the |rows|×|cols| outputs and tables for the block's samples (docs/distributed.md).
+///
+/// Errors: those of [`deq_kernels`], and data whose row count is not the block's n.
+pub fn deq_kernels_block<T: Real, const N: usize>(
+    params: &DeqParams,
+    x: ArrayView2<f64>,
+    block: &BlockIndices,
+    kinds: [Kernel; N],
+) -> Result<([Array2<T>; N], ImplicitReport)> {
+    deq_driver(params, x, kinds, Entries::Block(block))
+}
+
+/// Which entries a driver computes: the whole matrix (one triangle, mirrored) or a block.
+#[derive(Clone, Copy)]
+enum Entries<'a> {
+    All(&'a dyn Progress),
+    Block(&'a BlockIndices),
+}
+
+impl Entries<'_> {
+    #[allow(clippy::too_many_arguments)]
+    fn solve<T: Real, const N: usize>(
+        self,
+        act: ActivationRef,
+        a: f64,
+        b_of_gram: impl Fn(f64) -> f64 + Sync,
+        x: ArrayView2<f64>,
+        kinds: [Kernel; N],
+        model: Model,
+        names: (&'static str, &'static str),
+    ) -> Result<([Array2<T>; N], ImplicitReport)> {
+        match self {
+            Entries::All(progress) => {
+                solve_all(act, a, b_of_gram, x, kinds, model, names, progress)
+            }
+            Entries::Block(block) => solve_block(act, a, b_of_gram, x, block, kinds, model, names),
+        }
+    }
+}
+
+fn deq_driver<T: Real, const N: usize>(
+    params: &DeqParams,
+    x: ArrayView2<f64>,
+    kinds: [Kernel; N],
+    entries: Entries,
+) -> Result<([Array2<T>; N], ImplicitReport)> {
     crate::data::check_samples(x)?;
     let phi = params.at_scale(params.input_scale(Some(x))?)?;
     let sb2 = params.sigma_b2;
-    let (matrices, mut report) = solve_all::<T, N>(
+    let (matrices, mut report) = entries.solve::<T, N>(
         phi.activation,
         params.sigma_a2,
         move |g| sb2 * g,
@@ -714,7 +885,6 @@ pub fn deq_kernels<T: Real, const N: usize>(
             train_b: params.train_input_weights,
         },
         ("DEQ", "sigma_a2"),
-        progress,
     )?;
     report.tau0 = Some(phi.tau0);
     report.tau_star = phi.tau_star;
@@ -770,10 +940,30 @@ pub fn fk_kernels<T: Real, const N: usize>(
     kinds: [Kernel; N],
     progress: &dyn Progress,
 ) -> Result<([Array2<T>; N], ImplicitReport)> {
+    fk_driver(params, x, kinds, Entries::All(progress))
+}
+
+/// [`fk_kernels`] on the block `block` of the n×n matrices (as [`deq_kernels_block`]); d defaults to the whole
+/// X's p.
+pub fn fk_kernels_block<T: Real, const N: usize>(
+    params: &FengKolterParams,
+    x: ArrayView2<f64>,
+    block: &BlockIndices,
+    kinds: [Kernel; N],
+) -> Result<([Array2<T>; N], ImplicitReport)> {
+    fk_driver(params, x, kinds, Entries::Block(block))
+}
+
+fn fk_driver<T: Real, const N: usize>(
+    params: &FengKolterParams,
+    x: ArrayView2<f64>,
+    kinds: [Kernel; N],
+    entries: Entries,
+) -> Result<([Array2<T>; N], ImplicitReport)> {
     crate::data::check_samples(x)?;
     let d = params.input_dim(x.ncols());
     let (u2, b2) = (params.sigma_u2, params.sigma_b2);
-    solve_all::<T, N>(
+    entries.solve::<T, N>(
         params.activation.clone(),
         params.sigma_w2,
         move |g| u2 * g / d + b2,
@@ -781,7 +971,6 @@ pub fn fk_kernels<T: Real, const N: usize>(
         kinds,
         Model::FengKolter,
         ("Feng–Kolter DEQ", "sigma_w2"),
-        progress,
     )
 }
 
