@@ -1,0 +1,393 @@
+//! deqk-mpi: `deqk kernel`, `deqk eig` and `deqk spectrum` over MPI (docs/distributed.md). Run under
+//! `mpirun -np P`; every process reads the inputs, computes its blocks, and the outputs are written
+//! collectively. One line on standard error (from process 0) and a non-zero exit when anything fails anywhere.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use deq_distributed::eigen::{eigenpairs, eigenvalues, EigenRange, ScalapackEigen};
+use deq_distributed::grid::ProcessGrid;
+use deq_distributed::kernels::{fill_kernel, KernelModel};
+use deq_distributed::matrix::{DistributedMatrix, Element};
+use deq_distributed::slq::distributed_slq;
+use deq_distributed::{agree, Error, Result};
+use deq_kernels::activation::parse_activation;
+use deq_kernels::eigen::slq::SlqParams;
+use deq_kernels::kernel::explicit::MlpParams;
+use deq_kernels::kernel::implicit::{Centering, DeqParams, FengKolterParams};
+use deq_kernels::kernel::Kernel;
+use mpi::traits::*;
+use serde_json::{json, Value};
+
+#[derive(Parser)]
+#[command(
+    name = "deqk-mpi",
+    about = "deqk's kernel, eig and spectrum over MPI with ScaLAPACK"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// An exact kernel matrix, filled in block-cyclic layout and written collectively to .npy.
+    Kernel(KernelArgs),
+    /// Eigenvalues (ascending) and optionally eigenvectors of a symmetric .npy matrix, by ScaLAPACK.
+    Eig(EigArgs),
+    /// The spectral density of a symmetric .npy matrix by stochastic Lanczos quadrature.
+    Spectrum(SpectrumArgs),
+}
+
+/// The process grid and block size.
+#[derive(Args, Clone)]
+struct Layout {
+    /// Process grid RxC (R·C = the number of processes; default: the most nearly square, R ≤ C).
+    #[arg(long, value_parser = parse_grid)]
+    grid: Option<(usize, usize)>,
+    /// Block size nb of the block-cyclic layout.
+    #[arg(long, default_value_t = 64)]
+    block: usize,
+}
+
+fn parse_grid(s: &str) -> std::result::Result<(usize, usize), String> {
+    let (r, c) = s
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("grid '{s}' is not RxC, e.g. 2x3"))?;
+    let parse = |v: &str| {
+        v.trim()
+            .parse::<usize>()
+            .map_err(|_| format!("grid '{s}' is not RxC, e.g. 2x3"))
+    };
+    Ok((parse(r)?, parse(c)?))
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Model {
+    Mlp,
+    Deq,
+    Fk,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Kind {
+    Ck,
+    Nngp,
+    Ntk,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Dtype {
+    F64,
+    F32,
+}
+
+/// `deqk kernel`'s options for the mlp, deq and fk models.
+#[derive(Args)]
+struct KernelArgs {
+    #[arg(long, value_enum)]
+    model: Model,
+    /// Number of hidden layers (mlp).
+    #[arg(long, default_value_t = 1)]
+    depth: usize,
+    #[arg(long)]
+    activation: String,
+    /// σ_w² of every hidden layer (mlp, default 1) or σ_W² (fk, required).
+    #[arg(long, allow_negative_numbers = true)]
+    sigma_w2: Option<f64>,
+    /// σ_b² (mlp, default 0; deq, default 1 − σ_a²; fk, required).
+    #[arg(long, allow_negative_numbers = true)]
+    sigma_b2: Option<f64>,
+    /// DEQ: σ_a².
+    #[arg(long, default_value_t = 0.2, allow_negative_numbers = true)]
+    sigma_a2: f64,
+    /// Feng–Kolter: σ_U².
+    #[arg(long, allow_negative_numbers = true)]
+    sigma_u2: Option<f64>,
+    /// DEQ: do not center φ at τ*.
+    #[arg(long)]
+    no_center: bool,
+    /// DEQ: input scale τ₀ (default √(‖X‖_F²/n)).
+    #[arg(long)]
+    tau0: Option<f64>,
+    /// DEQ: the NTK also trains B.
+    #[arg(long)]
+    train_b: bool,
+    #[arg(long, value_enum)]
+    kind: Kind,
+    /// Data (.npy, n×p, one sample per row), read by every process.
+    #[arg(long)]
+    input: PathBuf,
+    /// Kernel output (.npy, n×n).
+    #[arg(long)]
+    out: PathBuf,
+    #[arg(long, value_enum, default_value = "f64")]
+    dtype: Dtype,
+    #[arg(long)]
+    force: bool,
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    layout: Layout,
+}
+
+/// `deqk eig`'s options.
+#[derive(Args)]
+struct EigArgs {
+    /// Symmetric matrix (.npy, n×n, f64 or f32).
+    #[arg(long)]
+    input: PathBuf,
+    /// Only the k largest eigenvalues (and vectors).
+    #[arg(long)]
+    top: Option<usize>,
+    /// Also write the eigenvectors (.npy, n×m, columns in the order of the values).
+    #[arg(long)]
+    vectors: Option<PathBuf>,
+    /// Eigenvalues (.npy, ascending).
+    #[arg(long)]
+    out: PathBuf,
+    /// Precision of the solve.
+    #[arg(long, value_enum, default_value = "f64")]
+    dtype: Dtype,
+    #[arg(long)]
+    force: bool,
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    layout: Layout,
+}
+
+/// The spectral density by SLQ.
+#[derive(Args)]
+struct SpectrumArgs {
+    /// Symmetric matrix (.npy, n×n, f64 or f32).
+    #[arg(long)]
+    input: PathBuf,
+    /// Random probe vectors.
+    #[arg(long, default_value_t = 10)]
+    probes: usize,
+    /// Lanczos steps per probe.
+    #[arg(long, default_value_t = 80)]
+    steps: usize,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Quadrature nodes and weights as JSON (process 0 prints them to standard output otherwise).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[arg(long)]
+    force: bool,
+    #[command(flatten)]
+    layout: Layout,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let Some(universe) = mpi::initialize() else {
+        eprintln!("deqk-mpi: MPI could not be initialized; run it under mpirun");
+        return ExitCode::FAILURE;
+    };
+    let world = universe.world();
+    let rank = world.rank();
+    let outcome = match &cli.command {
+        Command::Kernel(a) => kernel(&world, a),
+        Command::Eig(a) => match a.dtype {
+            Dtype::F64 => eig::<f64>(&world, a),
+            Dtype::F32 => eig::<f32>(&world, a),
+        },
+        Command::Spectrum(a) => spectrum(&world, a),
+    };
+    match outcome {
+        Ok(report) => {
+            if rank == 0 {
+                if let Some(r) = report {
+                    println!("{}", serde_json::to_string_pretty(&r).expect("JSON"));
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            // Every process holds the same error (agreed); one prints it.
+            if rank == 0 {
+                eprintln!("deqk-mpi: {e}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn library<T>(r: deq_kernels::Result<T>) -> Result<T> {
+    r.map_err(Error::from)
+}
+
+fn model(a: &KernelArgs) -> Result<(KernelModel, Kernel)> {
+    let act = library(parse_activation(&a.activation))?;
+    let kind = match a.kind {
+        Kind::Ck => Kernel::Ck,
+        Kind::Nngp => Kernel::Nngp,
+        Kind::Ntk => Kernel::Ntk,
+    };
+    let model = match a.model {
+        Model::Mlp => KernelModel::Mlp(library(MlpParams::new(
+            act,
+            a.depth,
+            a.sigma_w2.unwrap_or(1.0),
+            a.sigma_b2.unwrap_or(0.0),
+        ))?),
+        Model::Deq => {
+            let mut p = library(match a.sigma_b2 {
+                Some(b2) => DeqParams::with_variances(act, a.sigma_a2, b2),
+                None => DeqParams::new(act, a.sigma_a2),
+            })?;
+            if a.no_center {
+                p = p.with_centering(Centering::None);
+            }
+            if let Some(t) = a.tau0 {
+                p = library(p.with_tau0(t))?;
+            }
+            KernelModel::Deq(p.with_trained_input_weights(a.train_b))
+        }
+        Model::Fk => {
+            if let Kind::Ck = a.kind {
+                return Err(Error::Layout(
+                    "the Feng–Kolter model has no CK here; use --kind nngp or ntk".into(),
+                ));
+            }
+            let need = |v: Option<f64>, name: &str| {
+                v.ok_or_else(|| {
+                    Error::Layout(format!(
+                        "--model fk needs {name} (and --sigma-w2, --sigma-u2, --sigma-b2)"
+                    ))
+                })
+            };
+            KernelModel::FengKolter(library(FengKolterParams::new(
+                act,
+                need(a.sigma_w2, "--sigma-w2")?,
+                need(a.sigma_u2, "--sigma-u2")?,
+                need(a.sigma_b2, "--sigma-b2")?,
+            ))?)
+        }
+    };
+    Ok((model, kind))
+}
+
+fn kernel(world: &mpi::topology::SimpleCommunicator, a: &KernelArgs) -> Result<Option<Value>> {
+    let setup = model(a).and_then(|m| {
+        let x = library(deq_kernels::npy::read_matrix(&a.input))?;
+        if a.out.exists() && !a.force {
+            return Err(Error::Io(format!(
+                "{} exists; pass --force to replace it",
+                a.out.display()
+            )));
+        }
+        Ok((m, x))
+    });
+    let ((model, kind), x) = agree(world, setup)?;
+    let grid = ProcessGrid::new(world, a.layout.grid)?;
+    let n = x.nrows();
+    let report = match a.dtype {
+        Dtype::F64 => fill_and_write::<f64>(&grid, &model, &x, kind, a)?,
+        Dtype::F32 => fill_and_write::<f32>(&grid, &model, &x, kind, a)?,
+    };
+    Ok(a.json.then(|| {
+        json!({"n": n, "p": x.ncols(), "kind": format!("{kind:?}").to_lowercase(),
+               "processes": world.size(), "grid": [grid.shape().0, grid.shape().1],
+               "block": a.layout.block, "report": report, "out": a.out})
+    }))
+}
+
+fn fill_and_write<T: Element>(
+    grid: &ProcessGrid,
+    model: &KernelModel,
+    x: &ndarray::Array2<f64>,
+    kind: Kernel,
+    a: &KernelArgs,
+) -> Result<deq_distributed::kernels::FillReport> {
+    let n = x.nrows();
+    let mut k = DistributedMatrix::<T>::zeros(grid, (n, n), a.layout.block)?;
+    let report = fill_kernel(&mut k, model, x.view(), kind)?;
+    k.write_npy(&a.out, None, a.force)?;
+    Ok(report)
+}
+
+fn eig<T: ScalapackEigen>(
+    world: &mpi::topology::SimpleCommunicator,
+    a: &EigArgs,
+) -> Result<Option<Value>> {
+    let refused = [Some(&a.out), a.vectors.as_ref()]
+        .into_iter()
+        .flatten()
+        .find(|p| p.exists() && !a.force)
+        .map(|p| {
+            Err(Error::Io(format!(
+                "{} exists; pass --force to replace it",
+                p.display()
+            )))
+        })
+        .unwrap_or(Ok(()));
+    agree(world, refused)?;
+    let grid = ProcessGrid::new(world, a.layout.grid)?;
+    let start = std::time::Instant::now();
+    let mut k = DistributedMatrix::<T>::read_npy(&grid, &a.input, a.layout.block)?;
+    let n = k.shape().0;
+    let range = match a.top {
+        Some(t) if t == 0 || t > n => {
+            return agree(
+                world,
+                Err(Error::Layout(format!("--top {t} must lie in 1..={n}"))),
+            )
+        }
+        Some(t) => EigenRange::top(t, n),
+        None => EigenRange::All,
+    };
+    let values = match &a.vectors {
+        Some(path) => {
+            let pairs = eigenpairs(&mut k, range)?;
+            pairs
+                .vectors
+                .write_npy(path, Some(pairs.columns.clone()), a.force)?;
+            pairs.values
+        }
+        None => eigenvalues(&mut k, range)?,
+    };
+    let written = if world.rank() == 0 {
+        let w = ndarray::Array1::from_iter(values.iter().copied());
+        library(deq_kernels::npy::write_vector(&a.out, &w, a.force))
+    } else {
+        Ok(())
+    };
+    agree(world, written)?;
+    let as_f64: Vec<f64> = values.iter().map(|v| v.to_f64()).collect();
+    Ok(a.json.then(|| {
+        json!({"n": n, "count": as_f64.len(), "min": as_f64.first(), "max": as_f64.last(),
+               "driver": if a.vectors.is_some() { "p?syevd" } else { "p?syevr" },
+               "processes": world.size(), "grid": [grid.shape().0, grid.shape().1], "block": a.layout.block,
+               "seconds": start.elapsed().as_secs_f64(), "out": a.out, "vectors": a.vectors})
+    }))
+}
+
+fn spectrum(world: &mpi::topology::SimpleCommunicator, a: &SpectrumArgs) -> Result<Option<Value>> {
+    let grid = ProcessGrid::new(world, a.layout.grid)?;
+    let k = DistributedMatrix::<f64>::read_npy(&grid, &a.input, a.layout.block)?;
+    let params = SlqParams::new(a.probes, a.steps).map_err(|e| Error::Layout(e.to_string()));
+    let params = agree(world, params)?.with_seed(a.seed);
+    let q = distributed_slq(&k, &params)?;
+    let report = json!({"n": q.n, "probes": q.probes, "steps": q.steps, "nodes": q.nodes,
+                        "weights": q.weights, "processes": world.size()});
+    match &a.out {
+        Some(path) => {
+            let written = if world.rank() == 0 {
+                let text = serde_json::to_string_pretty(&report).expect("JSON");
+                library(deq_kernels::output::write_atomic(path, a.force, |f| {
+                    f.write_all(text.as_bytes())
+                        .map_err(|e| deq_kernels::Error::io(path, e))
+                }))
+            } else {
+                Ok(())
+            };
+            agree(world, written)?;
+            Ok(None)
+        }
+        None => Ok(Some(report)),
+    }
+}
