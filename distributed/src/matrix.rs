@@ -207,7 +207,7 @@ impl<'g, T: Element> DistributedMatrix<'g, T> {
         &self.cols
     }
 
-    /// This process's entries: element (r, c) is global entry (local_rows[r], local_cols[c]).
+    /// This process's entries: element (r, c) is global entry `(local_rows[r], local_cols[c])`.
     pub fn local(&self) -> ArrayView2<'_, T> {
         ArrayView2::from_shape((self.rows.len(), self.cols.len()).f(), &self.data)
             .expect("column-major local block")

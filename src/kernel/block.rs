@@ -18,7 +18,7 @@ use crate::linalg::{matmul_into, zeroed_matrix};
 use crate::{Error, Result};
 
 /// The rows and columns of an n×n kernel matrix to compute, as global sample indices (each below n; in any
-/// order, repeats allowed). Output entry (r, c) is K[rows[r], cols[c]].
+/// order, repeats allowed). Output entry (r, c) is `K[rows[r], cols[c]]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlockIndices {
     rows: Vec<usize>,

@@ -501,7 +501,7 @@ fn layer_diagonals(
 }
 
 /// The exact kernels `kinds` of the network `params` on the block `block` of the n×n matrices: output entry
-/// (r, c) is K[rows[r], cols[c]] of [`mlp_kernels`] on the same X (n×p), to rounding (docs/distributed.md). Memory:
+/// (r, c) is `K[rows[r], cols[c]]` of [`mlp_kernels`] on the same X (n×p), to rounding (docs/distributed.md). Memory:
 /// the |rows|×|cols| outputs and tables for the block's samples; nothing n×n.
 ///
 /// Errors: those of [`mlp_kernels`], and data whose row count is not the block's n.

@@ -646,7 +646,7 @@ fn check_contraction(
     Ok(())
 }
 
-/// The block driver: the requested outputs on the entries K[rows[r], cols[c]] (docs/distributed.md), each by
+/// The block driver: the requested outputs on the entries `K[rows[r], cols[c]]` (docs/distributed.md), each by
 /// the same per-entry solver as [`solve_all`]; nothing n×n is built.
 #[allow(clippy::too_many_arguments)]
 fn solve_block<T: Real, const N: usize>(
@@ -823,7 +823,7 @@ pub fn deq_kernels<T: Real, const N: usize>(
     deq_driver(params, x, kinds, Entries::All(progress))
 }
 
-/// [`deq_kernels`] on the block `block` of the n×n matrices: output entry (r, c) is K[rows[r], cols[c]] of the
+/// [`deq_kernels`] on the block `block` of the n×n matrices: output entry (r, c) is `K[rows[r], cols[c]]` of the
 /// full computation on the same X (n×p), to rounding; τ₀, when `params` do not fix it, is the whole X's. Memory:
 /// the |rows|×|cols| outputs and tables for the block's samples (docs/distributed.md).
 ///
