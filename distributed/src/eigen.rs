@@ -287,6 +287,7 @@ fn solve<'g, T: ScalapackEigen>(
         None
     };
     let mut w = vec![T::default(); n];
+    let wptr = w.as_mut_ptr();
     let mut dummy = [T::default(); 1];
     let (zptr, descz) = match z.as_mut() {
         Some(z) => {
@@ -314,34 +315,12 @@ fn solve<'g, T: ScalapackEigen>(
         unsafe {
             if divide_and_conquer {
                 T::syevd(
-                    n32,
-                    aptr,
-                    &desca,
-                    w.as_ptr() as *mut T,
-                    zptr,
-                    &descz,
-                    work,
-                    lwork,
-                    iwork,
-                    liwork,
-                    &mut info,
+                    n32, aptr, &desca, wptr, zptr, &descz, work, lwork, iwork, liwork, &mut info,
                 )
             } else {
                 T::syevr(
-                    vectors,
-                    checked,
-                    n32,
-                    aptr,
-                    &desca,
-                    found,
-                    w.as_ptr() as *mut T,
-                    zptr,
-                    &descz,
-                    work,
-                    lwork,
-                    iwork,
-                    liwork,
-                    &mut info,
+                    vectors, checked, n32, aptr, &desca, found, wptr, zptr, &descz, work, lwork,
+                    iwork, liwork, &mut info,
                 )
             }
         }
