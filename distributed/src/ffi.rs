@@ -119,3 +119,60 @@ macro_rules! syev_drivers {
 
 syev_drivers!(f64, pdsyevd_, pdsyevr_);
 syev_drivers!(f32, pssyevd_, pssyevr_);
+
+extern "C" {
+    /// The Fortran handle of a C communicator (OpenMPI's MPI_Fint is a C int).
+    #[cfg_attr(not(feature = "elpa"), allow(dead_code))]
+    pub fn MPI_Comm_c2f(comm: MPI_Comm) -> c_int;
+}
+
+/// ELPA's C API (version 2022.11, API 20221109), the typed symbols behind its `_Generic` macros. A handle is an
+/// opaque pointer; settings are set by name before `elpa_setup` (the layout) and after it (the solver).
+#[cfg(feature = "elpa")]
+pub mod elpa {
+    use std::os::raw::{c_char, c_int, c_void};
+
+    /// The API version this binding follows.
+    pub const API_VERSION: c_int = 20221109;
+    /// ELPA_OK.
+    pub const OK: c_int = 0;
+
+    extern "C" {
+        pub fn elpa_init(api_version: c_int) -> c_int;
+        pub fn elpa_allocate(error: *mut c_int) -> *mut c_void;
+        pub fn elpa_deallocate(handle: *mut c_void, error: *mut c_int);
+        pub fn elpa_set_integer(
+            handle: *mut c_void,
+            name: *const c_char,
+            value: c_int,
+            error: *mut c_int,
+        );
+        pub fn elpa_setup(handle: *mut c_void) -> c_int;
+        pub fn elpa_eigenvalues_a_h_a_d(
+            handle: *mut c_void,
+            a: *mut f64,
+            ev: *mut f64,
+            error: *mut c_int,
+        );
+        pub fn elpa_eigenvectors_a_h_a_d(
+            handle: *mut c_void,
+            a: *mut f64,
+            ev: *mut f64,
+            q: *mut f64,
+            error: *mut c_int,
+        );
+        pub fn elpa_eigenvalues_a_h_a_f(
+            handle: *mut c_void,
+            a: *mut f32,
+            ev: *mut f32,
+            error: *mut c_int,
+        );
+        pub fn elpa_eigenvectors_a_h_a_f(
+            handle: *mut c_void,
+            a: *mut f32,
+            ev: *mut f32,
+            q: *mut f32,
+            error: *mut c_int,
+        );
+    }
+}

@@ -8,13 +8,16 @@
 //! - [`matrix::DistributedMatrix`]: an n×n matrix in blocks of nb, owned by one grid: index maps between global
 //!   and local, filling from global indices, gathering rows, collective `.npy` reading and writing;
 //! - [`kernels`]: the MLP CK/NTK, the DEQ's Σ*, G*, K* and the Feng–Kolter kernels filled in place;
-//! - [`eigen`]: all eigenvalues, all eigenpairs, or an index range by `p?syevr`/`p?syevd`, f32 and f64;
+//! - [`eigen`]: all eigenvalues, all eigenpairs, or an index range by `p?syevr`/`p?syevd`, f32 and f64; with
+//!   the feature `elpa`, `elpa` does the same with ELPA's one- and two-stage solvers;
 //! - [`slq`]: the spectral density by stochastic Lanczos quadrature with distributed matrix–vector products.
 //!
 //! Errors are agreed on: a step that fails on any process fails on all of them with that process's message
 //! ([`agree`]), so that a bad input ends every process with one message instead of a hang.
 
 pub mod eigen;
+#[cfg(feature = "elpa")]
+pub mod elpa;
 mod ffi;
 pub mod grid;
 pub mod kernels;

@@ -508,3 +508,90 @@ fn bad_input_ends_every_process_with_one_message() {
         .collect();
     assert!(left.is_empty(), "left behind: {left:?}");
 }
+
+/// ELPA's one- and two-stage solvers: all eigenpairs and the top k values against the single-process solver,
+/// on 1–4 processes, to the same bounds as ScaLAPACK.
+#[cfg(feature = "elpa")]
+#[test]
+fn elpa_equals_the_single_process_solver() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 83;
+    let (_, x) = data(dir.path(), n, 12, 6);
+    let mlp = MlpParams::new(parse_activation("erf").unwrap(), 2, 1.0, 0.1).unwrap();
+    let ([k], _) = mlp_kernels::<f64, 1>(&mlp, x.view(), [Kernel::Ntk], &NoProgress).unwrap();
+    write_npy(dir.path().join("K.npy"), &k).unwrap();
+    let reference = FaerEigen::default()
+        .solve(k.view(), &EigenRequest::values())
+        .unwrap()
+        .values;
+    let norm = reference.iter().fold(0f64, |m, v| m.max(v.abs()));
+    let eps = f64::EPSILON;
+    for (backend, np, block) in [
+        ("elpa1", 1, "16"),
+        ("elpa2", 2, "8"),
+        ("elpa1", 3, "10"),
+        ("elpa2", 4, "16"),
+    ] {
+        let args = [
+            "eig",
+            "--backend",
+            backend,
+            "--input",
+            "K.npy",
+            "--out",
+            "w.npy",
+            "--vectors",
+            "V.npy",
+            "--force",
+            "--block",
+            block,
+        ];
+        ok(&mpirun(dir.path(), np, &args));
+        let w: Array1<f64> = read_npy(dir.path().join("w.npy")).unwrap();
+        let v: Array2<f64> = read_npy(dir.path().join("V.npy")).unwrap();
+        let value_err = w
+            .iter()
+            .zip(&reference)
+            .fold(0f64, |m, (a, b)| m.max((a - b).abs()));
+        assert!(
+            value_err <= 1e-12 * norm,
+            "{backend} on {np}: eigenvalues off by {value_err:e}"
+        );
+        let residual = (k.dot(&v) - &v * &w)
+            .iter()
+            .fold(0f64, |m, r| m.max(r.abs()));
+        let orth = (v.t().dot(&v) - Array2::<f64>::eye(n))
+            .iter()
+            .fold(0f64, |m, r| m.max(r.abs()));
+        assert!(
+            residual <= 20.0 * n as f64 * eps * norm,
+            "{backend} on {np}: residual {residual:e}"
+        );
+        assert!(
+            orth <= 20.0 * n as f64 * eps,
+            "{backend} on {np}: orthogonality {orth:e}"
+        );
+        let args = [
+            "eig",
+            "--backend",
+            backend,
+            "--input",
+            "K.npy",
+            "--out",
+            "wt.npy",
+            "--top",
+            "4",
+            "--force",
+            "--block",
+            block,
+        ];
+        ok(&mpirun(dir.path(), np, &args));
+        let wt: Array1<f64> = read_npy(dir.path().join("wt.npy")).unwrap();
+        for (a, b) in wt.iter().zip(&reference[n - 4..]) {
+            assert!(
+                (a - b).abs() <= 1e-12 * norm,
+                "{backend} top values {a} {b}"
+            );
+        }
+    }
+}

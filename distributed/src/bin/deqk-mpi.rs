@@ -150,12 +150,62 @@ struct EigArgs {
     /// Precision of the solve.
     #[arg(long, value_enum, default_value = "f64")]
     dtype: Dtype,
+    /// ScaLAPACK (p?syevr, p?syevd) or ELPA's one- or two-stage solver (a build with the feature `elpa`).
+    #[arg(long, value_enum, default_value = "scalapack")]
+    backend: Backend,
     #[arg(long)]
     force: bool,
     #[arg(long)]
     json: bool,
     #[command(flatten)]
     layout: Layout,
+}
+
+#[derive(Clone, Copy, PartialEq, ValueEnum)]
+enum Backend {
+    Scalapack,
+    Elpa1,
+    Elpa2,
+}
+
+/// The element types every backend of this build takes.
+#[cfg(feature = "elpa")]
+trait Solvable: ScalapackEigen + deq_distributed::elpa::ElpaScalar {}
+#[cfg(feature = "elpa")]
+impl<T: ScalapackEigen + deq_distributed::elpa::ElpaScalar> Solvable for T {}
+#[cfg(not(feature = "elpa"))]
+trait Solvable: ScalapackEigen {}
+#[cfg(not(feature = "elpa"))]
+impl<T: ScalapackEigen> Solvable for T {}
+
+/// The eigenvalues (and with `vectors`, the eigenpairs) `range` of `k` by `backend`.
+fn solve<'g, T: Solvable>(
+    k: &mut DistributedMatrix<'g, T>,
+    range: EigenRange,
+    vectors: bool,
+    backend: Backend,
+) -> Result<(Vec<T>, Option<deq_distributed::eigen::EigenPairs<'g, T>>)> {
+    match backend {
+        Backend::Scalapack if vectors => eigenpairs(k, range).map(|p| (Vec::new(), Some(p))),
+        Backend::Scalapack => eigenvalues(k, range).map(|w| (w, None)),
+        #[cfg(feature = "elpa")]
+        Backend::Elpa1 | Backend::Elpa2 => {
+            use deq_distributed::elpa::{elpa_eigenpairs, elpa_eigenvalues, ElpaStage};
+            let stage = if backend == Backend::Elpa1 { ElpaStage::One } else { ElpaStage::Two };
+            if vectors {
+                elpa_eigenpairs(k, range, stage).map(|p| (Vec::new(), Some(p)))
+            } else {
+                elpa_eigenvalues(k, range, stage).map(|w| (w, None))
+            }
+        }
+        #[cfg(not(feature = "elpa"))]
+        Backend::Elpa1 | Backend::Elpa2 => agree(
+            k.grid().comm(),
+            Err(Error::Layout(
+                "this deqk-mpi was built without ELPA; rebuild with `--features elpa` (needs libelpa-dev) or use --backend scalapack".into(),
+            )),
+        ),
+    }
 }
 
 /// The spectral density by SLQ.
@@ -310,7 +360,7 @@ fn fill_and_write<T: Element>(
     Ok(report)
 }
 
-fn eig<T: ScalapackEigen>(
+fn eig<T: Solvable>(
     world: &mpi::topology::SimpleCommunicator,
     a: &EigArgs,
 ) -> Result<Option<Value>> {
@@ -340,15 +390,17 @@ fn eig<T: ScalapackEigen>(
         Some(t) => EigenRange::top(t, n),
         None => EigenRange::All,
     };
-    let values = match &a.vectors {
-        Some(path) => {
-            let pairs = eigenpairs(&mut k, range)?;
+    let values = match (
+        &a.vectors,
+        solve(&mut k, range, a.vectors.is_some(), a.backend)?,
+    ) {
+        (Some(path), (_, Some(pairs))) => {
             pairs
                 .vectors
                 .write_npy(path, Some(pairs.columns.clone()), a.force)?;
             pairs.values
         }
-        None => eigenvalues(&mut k, range)?,
+        (_, (w, _)) => w,
     };
     let written = if world.rank() == 0 {
         let w = ndarray::Array1::from_iter(values.iter().copied());
@@ -360,7 +412,12 @@ fn eig<T: ScalapackEigen>(
     let as_f64: Vec<f64> = values.iter().map(|v| v.to_f64()).collect();
     Ok(a.json.then(|| {
         json!({"n": n, "count": as_f64.len(), "min": as_f64.first(), "max": as_f64.last(),
-               "driver": if a.vectors.is_some() { "p?syevd" } else { "p?syevr" },
+               "driver": match (a.backend, a.vectors.is_some()) {
+                   (Backend::Scalapack, true) => "p?syevd",
+                   (Backend::Scalapack, false) => "p?syevr",
+                   (Backend::Elpa1, _) => "elpa 1-stage",
+                   (Backend::Elpa2, _) => "elpa 2-stage",
+               },
                "processes": world.size(), "grid": [grid.shape().0, grid.shape().1], "block": a.layout.block,
                "seconds": start.elapsed().as_secs_f64(), "out": a.out, "vectors": a.vectors})
     }))
