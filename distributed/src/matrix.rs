@@ -223,6 +223,47 @@ impl<'g, T: Element> DistributedMatrix<'g, T> {
         (self.data.as_mut_ptr(), &self.desc)
     }
 
+    /// A copy on the same grid and layout.
+    pub fn duplicate(&self) -> Self {
+        DistributedMatrix {
+            grid: self.grid,
+            shape: self.shape,
+            nb: self.nb,
+            rows: self.rows.clone(),
+            cols: self.cols.clone(),
+            data: self.data.clone(),
+            desc: self.desc,
+        }
+    }
+
+    /// self − other, entrywise (same shape and layout; collective for the error agreement).
+    pub fn difference(&self, other: &Self) -> Result<Self> {
+        let same = if self.shape == other.shape && self.nb == other.nb {
+            Ok(())
+        } else {
+            Err(Error::Layout(format!(
+                "cannot subtract a {}x{} matrix in blocks of {} from a {}x{} one in blocks of {}",
+                other.shape.0, other.shape.1, other.nb, self.shape.0, self.shape.1, self.nb
+            )))
+        };
+        agree(self.grid.comm(), same)?;
+        let mut d = self.duplicate();
+        for (x, &y) in d.data.iter_mut().zip(&other.data) {
+            *x = T::from_f64(x.to_f64() - y.to_f64());
+        }
+        Ok(d)
+    }
+
+    /// Σ a_ij² over the whole matrix, on every process (collective).
+    pub fn frobenius_squared(&self) -> f64 {
+        let mine: f64 = self.data.iter().map(|v| v.to_f64() * v.to_f64()).sum();
+        let mut all = 0.0;
+        self.grid
+            .comm()
+            .all_reduce_into(&mine, &mut all, SystemOperation::sum());
+        all
+    }
+
     /// Set every local entry to f(i, j) of its global indices.
     pub fn fill(&mut self, f: impl Fn(usize, usize) -> T) {
         let nr = self.rows.len();

@@ -208,25 +208,42 @@ fn solve<'g, T: Solvable>(
     }
 }
 
-/// The spectral density by SLQ.
+/// `deqk spectrum`'s options: eigenvalue histograms, overlaid, with distances to the first input.
 #[derive(Args)]
 struct SpectrumArgs {
-    /// Symmetric matrix (.npy, n×n, f64 or f32).
+    /// Symmetric matrix (.npy, n×n, f64 or f32) or eigenvalue list (.npy vector).
     #[arg(long)]
     input: PathBuf,
-    /// Random probe vectors.
+    /// More matrices or eigenvalue lists to compare with the input (repeat the option).
+    #[arg(long)]
+    compare: Vec<PathBuf>,
+    /// Legend labels, in the order input, compare… (default: file names).
+    #[arg(long, value_delimiter = ',')]
+    labels: Vec<String>,
+    #[arg(long, default_value_t = 60)]
+    bins: usize,
+    /// Estimate each matrix's density by stochastic Lanczos quadrature with distributed products instead of
+    /// computing all eigenvalues.
+    #[arg(long)]
+    slq: bool,
+    /// SLQ: random probes.
     #[arg(long, default_value_t = 10)]
     probes: usize,
-    /// Lanczos steps per probe.
+    /// SLQ: Lanczos steps per probe.
     #[arg(long, default_value_t = 80)]
     steps: usize,
+    /// SLQ: seed of the probes.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Quadrature nodes and weights as JSON (process 0 prints them to standard output otherwise).
+    /// Figure (.png or .svg), written by process 0.
     #[arg(long)]
-    out: Option<PathBuf>,
+    plot: PathBuf,
+    #[arg(long, default_value = "eigenvalue density")]
+    title: String,
     #[arg(long)]
     force: bool,
+    #[arg(long)]
+    json: bool,
     #[command(flatten)]
     layout: Layout,
 }
@@ -250,8 +267,10 @@ fn main() -> ExitCode {
     match outcome {
         Ok(report) => {
             if rank == 0 {
-                if let Some(r) = report {
-                    println!("{}", serde_json::to_string_pretty(&r).expect("JSON"));
+                match report {
+                    Some(Value::String(line)) => println!("{line}"),
+                    Some(r) => println!("{}", serde_json::to_string_pretty(&r).expect("JSON")),
+                    None => {}
                 }
             }
             ExitCode::SUCCESS
@@ -423,28 +442,148 @@ fn eig<T: Solvable>(
     }))
 }
 
-fn spectrum(world: &mpi::topology::SimpleCommunicator, a: &SpectrumArgs) -> Result<Option<Value>> {
-    let grid = ProcessGrid::new(world, a.layout.grid)?;
-    let k = DistributedMatrix::<f64>::read_npy(&grid, &a.input, a.layout.block)?;
-    let params = SlqParams::new(a.probes, a.steps).map_err(|e| Error::Layout(e.to_string()));
-    let params = agree(world, params)?.with_seed(a.seed);
-    let q = distributed_slq(&k, &params)?;
-    let report = json!({"n": q.n, "probes": q.probes, "steps": q.steps, "nodes": q.nodes,
-                        "weights": q.weights, "processes": world.size()});
-    match &a.out {
-        Some(path) => {
-            let written = if world.rank() == 0 {
-                let text = serde_json::to_string_pretty(&report).expect("JSON");
-                library(deq_kernels::output::write_atomic(path, a.force, |f| {
-                    f.write_all(text.as_bytes())
-                        .map_err(|e| deq_kernels::Error::io(path, e))
-                }))
-            } else {
-                Ok(())
-            };
-            agree(world, written)?;
-            Ok(None)
+/// One spectrum: eigenvalues or SLQ nodes with weights.
+struct Spectrum {
+    label: String,
+    values: Vec<f64>,
+    weights: Option<Vec<f64>>,
+    matrix: bool,
+}
+
+impl Spectrum {
+    fn measure(&self) -> Vec<(f64, f64)> {
+        match &self.weights {
+            Some(w) => self.values.iter().copied().zip(w.iter().copied()).collect(),
+            None => self.values.iter().map(|&v| (v, 1.0)).collect(),
         }
-        None => Ok(Some(report)),
     }
+}
+
+/// The spectrum of `k` (overwritten): all eigenvalues by p?syevr, or SLQ's sorted nodes and weights.
+fn spectrum_of(
+    k: &mut DistributedMatrix<'_, f64>,
+    a: &SpectrumArgs,
+) -> Result<(Vec<f64>, Option<Vec<f64>>)> {
+    if a.slq {
+        let params = SlqParams::new(a.probes, a.steps).map_err(|e| Error::Layout(e.to_string()));
+        let params = agree(k.grid().comm(), params)?.with_seed(a.seed);
+        let q = distributed_slq(k, &params)?;
+        let (v, w) = q.sorted().into_iter().unzip();
+        Ok((v, Some(w)))
+    } else {
+        Ok((eigenvalues(k, EigenRange::All)?, None))
+    }
+}
+
+fn spectrum(world: &mpi::topology::SimpleCommunicator, a: &SpectrumArgs) -> Result<Option<Value>> {
+    use deq_kernels::eigen::spectrum::{outliers, wasserstein1_weighted};
+    let mut paths = vec![&a.input];
+    paths.extend(a.compare.iter());
+    let checked = if !a.labels.is_empty() && a.labels.len() != paths.len() {
+        Err(Error::Layout(format!(
+            "{} labels for {} spectra; give one per input or none",
+            a.labels.len(),
+            paths.len()
+        )))
+    } else if a.plot.exists() && !a.force {
+        Err(Error::Io(format!(
+            "{} exists; pass --force to replace it",
+            a.plot.display()
+        )))
+    } else {
+        Ok(())
+    };
+    agree(world, checked)?;
+    let grid = ProcessGrid::new(world, a.layout.grid)?;
+    let mut spectra: Vec<Spectrum> = Vec::new();
+    let mut base: Option<DistributedMatrix<'_, f64>> = None;
+    let mut comparisons = Vec::new();
+    for (k, path) in paths.iter().enumerate() {
+        let label = a.labels.get(k).cloned().unwrap_or_else(|| {
+            path.file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        });
+        // An eigenvalue list is read whole by every process; a matrix in blocks.
+        if let Ok(v) = deq_kernels::npy::read_vector(path) {
+            spectra.push(Spectrum {
+                label,
+                values: v.to_vec(),
+                weights: None,
+                matrix: false,
+            });
+            continue;
+        }
+        let mut m = DistributedMatrix::<f64>::read_npy(&grid, path, a.layout.block)?;
+        let mut distances = None;
+        match &base {
+            None if k == 0 && paths.len() > 1 => base = Some(m.duplicate()),
+            Some(b) if b.shape() == m.shape() => {
+                let mut d = m.difference(b)?;
+                let frobenius = (d.frobenius_squared() / b.frobenius_squared()).sqrt();
+                let w = eigenvalues(&mut d, EigenRange::All)?;
+                let op = w.iter().fold(0f64, |x, v| x.max(v.abs()));
+                distances = Some((op, frobenius));
+            }
+            _ => {}
+        }
+        let (values, weights) = spectrum_of(&mut m, a)?;
+        if let Some((op, frobenius)) = distances {
+            let norm_base = spectra[0].values.iter().fold(0f64, |x, v| x.max(v.abs()));
+            comparisons.push(json!({"label": label, "operator_norm": op,
+                "relative_operator_norm": op / norm_base, "relative_frobenius": frobenius}));
+        } else if k > 0 {
+            comparisons.push(json!({"label": label}));
+        }
+        spectra.push(Spectrum {
+            label,
+            values,
+            weights,
+            matrix: true,
+        });
+    }
+    for (c, s) in comparisons.iter_mut().zip(&spectra[1..]) {
+        let w1 = wasserstein1_weighted(&s.measure(), &spectra[0].measure())
+            .map_err(|e| Error::Library(e.to_string()));
+        c["wasserstein1"] = json!(agree(world, w1)?);
+    }
+    let figure = if world.rank() == 0 {
+        let series: Vec<deq_kernels::plot::SpectrumSeries> = spectra
+            .iter()
+            .map(|s| deq_kernels::plot::SpectrumSeries {
+                label: &s.label,
+                values: &s.values,
+                weights: s.weights.as_deref(),
+            })
+            .collect();
+        library(deq_kernels::plot::spectra(
+            &a.plot, &a.title, &series, a.bins, a.force,
+        ))
+        .map(|f| (f.path, f.text))
+    } else {
+        Ok((String::new(), false))
+    };
+    let (plot, text_drawn) = agree(world, figure)?;
+    let summaries: Vec<Value> = spectra
+        .iter()
+        .map(|s| {
+            let marked = if s.weights.is_some() { Vec::new() } else { outliers(&s.values, 3.0, 20) };
+            let mut summary = json!({"label": s.label, "points": s.values.len(), "min": s.values.first(),
+                   "max": s.values.last(), "outliers": marked,
+                   "method": if s.weights.is_some() { "slq" } else if s.matrix { "eigenvalues" } else { "given" }});
+            if let Some(w) = &s.weights {
+                summary["nodes"] = json!(s.values);
+                summary["weights"] = json!(w);
+            }
+            summary
+        })
+        .collect();
+    let value = json!({"plot": plot, "text_drawn": text_drawn, "spectra": summaries,
+                       "against": spectra[0].label, "comparisons": comparisons,
+                       "processes": world.size(), "grid": [grid.shape().0, grid.shape().1]});
+    Ok(Some(if a.json {
+        value
+    } else {
+        json!(format!("wrote {plot}"))
+    }))
 }
