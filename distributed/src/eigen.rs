@@ -39,7 +39,7 @@ impl EigenRange {
     }
 }
 
-/// Element types ScaLAPACK's symmetric eigensolvers take.
+/// Element types ScaLAPACK's symmetric eigensolvers (and PBLAS' transpose) take.
 pub trait ScalapackEigen: Element {
     /// p?syevd.
     ///
@@ -58,6 +58,21 @@ pub trait ScalapackEigen: Element {
         iwork: *mut i32,
         liwork: i32,
         info: &mut i32,
+    );
+    /// PBLAS p?tran on n×n matrices: C ← β·C + α·Aᵀ.
+    ///
+    /// # Safety
+    /// The arguments of `pdtran_` (m = n, ia = ja = ic = jc = `first`).
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn tran(
+        n: i32,
+        alpha: Self,
+        a: *const Self,
+        desca: &[i32; 9],
+        beta: Self,
+        c: *mut Self,
+        descc: &[i32; 9],
+        first: i32,
     );
     /// p?syevr.
     ///
@@ -83,8 +98,34 @@ pub trait ScalapackEigen: Element {
 }
 
 macro_rules! scalapack_eigen {
-    ($t:ty, $evd:ident, $evr:ident) => {
+    ($t:ty, $evd:ident, $evr:ident, $tran:ident) => {
         impl ScalapackEigen for $t {
+            unsafe fn tran(
+                n: i32,
+                alpha: Self,
+                a: *const Self,
+                desca: &[i32; 9],
+                beta: Self,
+                c: *mut Self,
+                descc: &[i32; 9],
+                first: i32,
+            ) {
+                ffi::$tran(
+                    &n,
+                    &n,
+                    &alpha,
+                    a,
+                    &first,
+                    &first,
+                    desca.as_ptr(),
+                    &beta,
+                    c,
+                    &first,
+                    &first,
+                    descc.as_ptr(),
+                )
+            }
+
             unsafe fn syevd(
                 n: i32,
                 a: *mut Self,
@@ -176,8 +217,8 @@ macro_rules! scalapack_eigen {
     };
 }
 
-scalapack_eigen!(f64, pdsyevd_, pdsyevr_);
-scalapack_eigen!(f32, pssyevd_, pssyevr_);
+scalapack_eigen!(f64, pdsyevd_, pdsyevr_, pdtran_);
+scalapack_eigen!(f32, pssyevd_, pssyevr_, pstran_);
 
 /// A workspace size a query returned in floating point, as an integer: rounded up, with room for the
 /// rounding of f32 (whose 24-bit significand cannot hold sizes above 2²⁴ exactly), refused above 2³¹ − 1.

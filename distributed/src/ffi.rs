@@ -120,6 +120,31 @@ macro_rules! syev_drivers {
 syev_drivers!(f64, pdsyevd_, pdsyevr_);
 syev_drivers!(f32, pssyevd_, pssyevr_);
 
+/// PBLAS p?tran: C ← β·C + α·Aᵀ (C m×n, A n×m).
+macro_rules! transpose {
+    ($t:ty, $tran:ident) => {
+        extern "C" {
+            pub fn $tran(
+                m: *const c_int,
+                n: *const c_int,
+                alpha: *const $t,
+                a: *const $t,
+                ia: *const c_int,
+                ja: *const c_int,
+                desca: *const c_int,
+                beta: *const $t,
+                c: *mut $t,
+                ic: *const c_int,
+                jc: *const c_int,
+                descc: *const c_int,
+            );
+        }
+    };
+}
+
+transpose!(f64, pdtran_);
+transpose!(f32, pstran_);
+
 extern "C" {
     /// The Fortran handle of a C communicator (OpenMPI's MPI_Fint is a C int).
     #[cfg_attr(not(feature = "elpa"), allow(dead_code))]

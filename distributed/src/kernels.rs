@@ -1,7 +1,8 @@
 //! Kernel matrices filled in place in block-cyclic layout (docs/distributed.md, "Kernels"): each process
-//! computes its own entries from X with the library's block functions
+//! computes its own entries of the lower triangle from X with the library's block functions
 //! ([`deq_kernels::kernel::block`]), in tiles of its local rows; the per-sample diagonal is solved for the
-//! samples its rows and columns touch. The entries equal those of the single-process computation to rounding.
+//! samples its rows and columns touch; one distributed transpose forms the upper triangle. The entries equal
+//! those of the single-process computation to rounding.
 
 use deq_kernels::kernel::block::BlockIndices;
 use deq_kernels::kernel::explicit::{mlp_kernels_block, LayerCentering, MlpParams};
@@ -14,7 +15,7 @@ use mpi::traits::*;
 use ndarray::{Array2, ArrayView2};
 use serde::Serialize;
 
-use crate::matrix::{DistributedMatrix, Element};
+use crate::matrix::DistributedMatrix;
 use crate::{agree, Result};
 
 /// The network whose kernel is filled.
@@ -43,9 +44,12 @@ pub struct FillReport {
     pub seconds: f64,
 }
 
-/// Local rows per tile: a tile of every local column stays under about 64 MB of f64.
-fn tile_rows(local_cols: usize) -> usize {
-    ((64 << 20) / (8 * local_cols.max(1))).clamp(1, 4096)
+/// Local rows per tile: a tile of every local column stays under about 64 MB of f64, and there are at least
+/// about 16 tiles, so that the lower-triangle fill skips close to half the entries.
+fn tile_rows(local_rows: usize, local_cols: usize) -> usize {
+    ((64 << 20) / (8 * local_cols.max(1)))
+        .min(local_rows.div_ceil(16))
+        .clamp(1, 4096)
 }
 
 /// Refuse data that differ between processes (collective): every process must hold the same X, or the
@@ -77,7 +81,7 @@ pub fn check_same_data<C: Communicator>(comm: &C, x: ArrayView2<f64>) -> Result<
 /// Fill `a` (n×n, n = the rows of `x`) with the kernel `kind` of `model` on data `x` (n×p, one sample per row,
 /// the same on every process; collective). τ₀, where the model needs it and does not fix it, is the whole
 /// X's, as in the single-process library.
-pub fn fill_kernel<T: Element>(
+pub fn fill_kernel<T: crate::eigen::ScalapackEigen>(
     a: &mut DistributedMatrix<'_, T>,
     model: &KernelModel,
     x: ArrayView2<f64>,
@@ -102,8 +106,8 @@ pub fn fill_kernel<T: Element>(
     let model = agree(comm, resolve_scale(model, x))?;
     let mut stats = [f64::NAN, 0.0, 0.0, 0.0]; // τ₀, residual, contraction, iterations
     let mut implicit = false;
-    let tile = tile_rows(a.local_cols().len());
-    a.fill_blocks(tile, |idx: &BlockIndices| -> Result<Array2<T>> {
+    let tile = tile_rows(a.local_rows().len(), a.local_cols().len());
+    a.fill_symmetric_blocks(tile, |idx: &BlockIndices| -> Result<Array2<T>> {
         let ([k], report) = match &model {
             KernelModel::Mlp(p) => {
                 let (k, r) = mlp_kernels_block::<T, 1>(p, x, idx, [kind])?;

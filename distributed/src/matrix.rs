@@ -279,15 +279,81 @@ impl<'g, T: Element> DistributedMatrix<'g, T> {
     pub fn fill_blocks(
         &mut self,
         tile_rows: usize,
+        block: impl FnMut(&BlockIndices) -> Result<Array2<T>>,
+    ) -> Result<()> {
+        self.fill_tiles(tile_rows, false, block)
+    }
+
+    /// Fill a symmetric matrix from its lower triangle (collective): `block` is asked only for tiles of local
+    /// rows against the local columns up to the tile's last row (about half the entries of
+    /// [`fill_blocks`](Self::fill_blocks) for thin tiles), and the upper triangle is then formed by one
+    /// distributed transpose (PBLAS p?tran): A ← L + Lᵀ − diag(L). Memory: a second local block during the
+    /// transpose.
+    pub fn fill_symmetric_blocks(
+        &mut self,
+        tile_rows: usize,
+        block: impl FnMut(&BlockIndices) -> Result<Array2<T>>,
+    ) -> Result<()>
+    where
+        T: crate::eigen::ScalapackEigen,
+    {
+        self.fill_tiles(tile_rows, true, block)?;
+        let nr = self.rows.len();
+        for (c, &j) in self.cols.iter().enumerate() {
+            for (r, &i) in self.rows.iter().enumerate() {
+                if i < j {
+                    self.data[c * nr + r] = T::default();
+                }
+            }
+        }
+        let lower = self.duplicate();
+        let n = self.shape.0 as i32;
+        let (one, unit) = (1i32, T::from_f64(1.0));
+        // SAFETY: `lower` and `self` are n×n with the same descriptor; p?tran reads `lower` and updates `self`
+        // to self + lowerᵀ.
+        unsafe {
+            T::tran(
+                n,
+                unit,
+                lower.data.as_ptr(),
+                &lower.desc,
+                unit,
+                self.data.as_mut_ptr(),
+                &self.desc,
+                one,
+            )
+        };
+        let half = T::from_f64(0.5);
+        for (c, &j) in self.cols.iter().enumerate() {
+            for (r, &i) in self.rows.iter().enumerate() {
+                if i == j {
+                    let v = &mut self.data[c * nr + r];
+                    *v = T::from_f64(v.to_f64() * half.to_f64());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn fill_tiles(
+        &mut self,
+        tile_rows: usize,
+        lower: bool,
         mut block: impl FnMut(&BlockIndices) -> Result<Array2<T>>,
     ) -> Result<()> {
         let mut outcome = Ok(());
         let nr = self.rows.len();
         for start in (0..nr).step_by(tile_rows.max(1)) {
             let end = (start + tile_rows.max(1)).min(nr);
+            // Local rows and columns ascend, so the columns at or below the tile's last row are a prefix.
+            let width = if lower {
+                self.cols.partition_point(|&j| j <= self.rows[end - 1])
+            } else {
+                self.cols.len()
+            };
             let idx = match BlockIndices::new(
                 self.rows[start..end].to_vec(),
-                self.cols.clone(),
+                self.cols[..width].to_vec(),
                 self.shape.0.max(self.shape.1),
             ) {
                 Ok(idx) => idx,
@@ -299,7 +365,9 @@ impl<'g, T: Element> DistributedMatrix<'g, T> {
             match block(&idx) {
                 Ok(values) => {
                     let mut local = self.local_mut();
-                    local.slice_mut(ndarray::s![start..end, ..]).assign(&values);
+                    local
+                        .slice_mut(ndarray::s![start..end, ..width])
+                        .assign(&values);
                 }
                 Err(e) => {
                     outcome = Err(e);

@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use deq_distributed::eigen::{eigenpairs, eigenvalues, EigenRange, ScalapackEigen};
 use deq_distributed::grid::ProcessGrid;
 use deq_distributed::kernels::{fill_kernel, KernelModel};
-use deq_distributed::matrix::{DistributedMatrix, Element};
+use deq_distributed::matrix::DistributedMatrix;
 use deq_distributed::slq::distributed_slq;
 use deq_distributed::{agree, Error, Result};
 use deq_kernels::activation::parse_activation;
@@ -365,7 +365,7 @@ fn kernel(world: &mpi::topology::SimpleCommunicator, a: &KernelArgs) -> Result<O
     }))
 }
 
-fn fill_and_write<T: Element>(
+fn fill_and_write<T: ScalapackEigen>(
     grid: &ProcessGrid,
     model: &KernelModel,
     x: &ndarray::Array2<f64>,
