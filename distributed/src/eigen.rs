@@ -74,13 +74,12 @@ pub trait ScalapackEigen: Element {
         descc: &[i32; 9],
         first: i32,
     );
-    /// p?syevr.
+    /// p?syevr for eigenvalues only (JOBZ = 'N'; Z is not referenced).
     ///
     /// # Safety
     /// The arguments of `pdsyevr_`.
     #[allow(clippy::too_many_arguments)]
     unsafe fn syevr(
-        vectors: bool,
         range: (i32, i32, bool),
         n: i32,
         a: *mut Self,
@@ -164,7 +163,6 @@ macro_rules! scalapack_eigen {
             }
 
             unsafe fn syevr(
-                vectors: bool,
                 (il, iu, indexed): (i32, i32, bool),
                 n: i32,
                 a: *mut Self,
@@ -181,10 +179,9 @@ macro_rules! scalapack_eigen {
             ) {
                 let one = 1i32;
                 let zero: $t = 0.0;
-                let jobz = if vectors { c"V" } else { c"N" };
                 let range = if indexed { c"I" } else { c"A" };
                 ffi::$evr(
-                    jobz.as_ptr() as *const c_char,
+                    c"N".as_ptr() as *const c_char,
                     range.as_ptr() as *const c_char,
                     c"L".as_ptr() as *const c_char,
                     &n,
@@ -303,6 +300,8 @@ pub fn eigenpairs<'g, T: ScalapackEigen>(
     })
 }
 
+/// Eigenvalues `range` by p?syevr, or with `vectors` all eigenpairs by p?syevd (`range` is then
+/// [`EigenRange::All`]).
 #[allow(clippy::type_complexity)]
 fn solve<'g, T: ScalapackEigen>(
     a: &mut DistributedMatrix<'g, T>,
@@ -321,7 +320,7 @@ fn solve<'g, T: ScalapackEigen>(
         },
     )?;
     let checked = agree(comm, range.check(n))?;
-    let divide_and_conquer = vectors && range == EigenRange::All;
+    debug_assert!(!vectors || range == EigenRange::All);
     let mut z = if vectors {
         Some(DistributedMatrix::<T>::zeros(grid, (n, n), a.block_size())?)
     } else {
@@ -341,7 +340,7 @@ fn solve<'g, T: ScalapackEigen>(
         let (p, d) = a.raw();
         (p, *d)
     };
-    let routine = match (divide_and_conquer, T::BYTES) {
+    let routine = match (vectors, T::BYTES) {
         (true, 8) => "pdsyevd",
         (true, _) => "pssyevd",
         (false, 8) => "pdsyevr",
@@ -354,14 +353,14 @@ fn solve<'g, T: ScalapackEigen>(
         // SAFETY: the descriptors describe `a` and `z` (or `a` twice when z is not referenced), `w` holds n,
         // and the workspaces hold lwork and liwork elements (one each for a query).
         unsafe {
-            if divide_and_conquer {
+            if vectors {
                 T::syevd(
                     n32, aptr, &desca, wptr, zptr, &descz, work, lwork, iwork, liwork, &mut info,
                 )
             } else {
                 T::syevr(
-                    vectors, checked, n32, aptr, &desca, found, wptr, zptr, &descz, work, lwork,
-                    iwork, liwork, &mut info,
+                    checked, n32, aptr, &desca, found, wptr, zptr, &descz, work, lwork, iwork,
+                    liwork, &mut info,
                 )
             }
         }
@@ -396,7 +395,7 @@ fn solve<'g, T: ScalapackEigen>(
             Err(scalapack_error(routine, info, n))
         },
     )?;
-    let count = if divide_and_conquer || range == EigenRange::All {
+    let count = if vectors || range == EigenRange::All {
         n
     } else {
         found.0 as usize

@@ -65,6 +65,35 @@ fn max_rel(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
     a.iter().zip(b).fold(0f64, |m, (x, y)| m.max((x - y).abs())) / scale
 }
 
+/// All n eigenpairs (w, V) of k against the single-process eigenvalues `reference`: values to 1e-12·‖K‖, residual
+/// max|KV − VΛ| to 20·n·ε·‖K‖, orthogonality max|VᵀV − I| to 20·n·ε.
+fn check_pairs(what: &str, k: &Array2<f64>, w: &Array1<f64>, v: &Array2<f64>, reference: &[f64]) {
+    let n = k.nrows();
+    let (eps, norm) = (
+        f64::EPSILON,
+        reference.iter().fold(0f64, |m, x| m.max(x.abs())),
+    );
+    let max_abs = |a: Array2<f64>| a.iter().fold(0f64, |m, r| m.max(r.abs()));
+    let value_err = w
+        .iter()
+        .zip(reference)
+        .fold(0f64, |m, (a, b)| m.max((a - b).abs()));
+    assert!(
+        value_err <= 1e-12 * norm,
+        "{what}: eigenvalues off by {value_err:e}"
+    );
+    let residual = max_abs(k.dot(v) - v * w);
+    let orth = max_abs(v.t().dot(v) - Array2::<f64>::eye(n));
+    assert!(
+        residual <= 20.0 * n as f64 * eps * norm,
+        "{what}: residual {residual:e}"
+    );
+    assert!(
+        orth <= 20.0 * n as f64 * eps,
+        "{what}: orthogonality {orth:e}"
+    );
+}
+
 /// Every model and kernel, f64, on grids 1×1, 1×2, 1×3, 2×2 and 2×1 (given), n = 101 in blocks of 16 and 7.
 #[test]
 fn kernels_equal_the_single_process_library() {
@@ -273,28 +302,7 @@ fn spectra_equal_the_single_process_solver() {
         let w: Array1<f64> = read_npy(dir.path().join("w.npy")).unwrap();
         let v: Array2<f64> = read_npy(dir.path().join("V.npy")).unwrap();
         assert_eq!(w.len(), n);
-        let value_err = w
-            .iter()
-            .zip(&reference)
-            .fold(0f64, |m, (a, b)| m.max((a - b).abs()));
-        assert!(
-            value_err <= 1e-12 * norm,
-            "{np} processes: eigenvalues off by {value_err:e}"
-        );
-        let residual = (k.dot(&v) - &v * &w)
-            .iter()
-            .fold(0f64, |m, r| m.max(r.abs()));
-        let orth = (v.t().dot(&v) - Array2::<f64>::eye(n))
-            .iter()
-            .fold(0f64, |m, r| m.max(r.abs()));
-        assert!(
-            residual <= 20.0 * n as f64 * eps * norm,
-            "{np} processes: residual {residual:e}"
-        );
-        assert!(
-            orth <= 20.0 * n as f64 * eps,
-            "{np} processes: orthogonality {orth:e}"
-        );
+        check_pairs(&format!("{np} processes"), &k, &w, &v, &reference);
 
         // The top k: the same values, and the same subspace (its projector).
         let mut args = vec![
@@ -530,7 +538,6 @@ fn elpa_equals_the_single_process_solver() {
         .unwrap()
         .values;
     let norm = reference.iter().fold(0f64, |m, v| m.max(v.abs()));
-    let eps = f64::EPSILON;
     for (backend, np, block) in [
         ("elpa1", 1, "16"),
         ("elpa2", 2, "8"),
@@ -554,28 +561,7 @@ fn elpa_equals_the_single_process_solver() {
         ok(&mpirun(dir.path(), np, &args));
         let w: Array1<f64> = read_npy(dir.path().join("w.npy")).unwrap();
         let v: Array2<f64> = read_npy(dir.path().join("V.npy")).unwrap();
-        let value_err = w
-            .iter()
-            .zip(&reference)
-            .fold(0f64, |m, (a, b)| m.max((a - b).abs()));
-        assert!(
-            value_err <= 1e-12 * norm,
-            "{backend} on {np}: eigenvalues off by {value_err:e}"
-        );
-        let residual = (k.dot(&v) - &v * &w)
-            .iter()
-            .fold(0f64, |m, r| m.max(r.abs()));
-        let orth = (v.t().dot(&v) - Array2::<f64>::eye(n))
-            .iter()
-            .fold(0f64, |m, r| m.max(r.abs()));
-        assert!(
-            residual <= 20.0 * n as f64 * eps * norm,
-            "{backend} on {np}: residual {residual:e}"
-        );
-        assert!(
-            orth <= 20.0 * n as f64 * eps,
-            "{backend} on {np}: orthogonality {orth:e}"
-        );
+        check_pairs(&format!("{backend} on {np}"), &k, &w, &v, &reference);
         let args = [
             "eig",
             "--backend",

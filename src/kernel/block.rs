@@ -15,7 +15,7 @@ use ndarray::{Array2, ArrayView2, Axis};
 
 use super::layer_dual::BLOCK;
 use crate::linalg::{matmul_into, zeroed_matrix};
-use crate::{Error, Result};
+use crate::{Error, Real, Result};
 
 /// The rows and columns of an n×n kernel matrix to compute, as global sample indices (each below n; in any
 /// order, repeats allowed). Output entry (r, c) is `K[rows[r], cols[c]]`.
@@ -94,6 +94,29 @@ impl BlockIndices {
             let full = c0 + BLOCK <= nc && (c0..c0 + BLOCK).all(|c| !self.on_diagonal(r, c));
             (c0, full)
         })
+    }
+
+    /// `count` zeroed |rows|×|cols| outputs, and for each output row r the rows r of all of them, to be filled
+    /// in parallel.
+    pub(crate) fn outputs<T: Real>(&self, count: usize) -> Result<Vec<Array2<T>>> {
+        let (nr, nc) = self.shape();
+        Ok((0..count)
+            .map(|_| zeroed_matrix::<T>(nr, nc))
+            .collect::<std::result::Result<_, _>>()?)
+    }
+
+    /// For each output row r, row r of every matrix of `outs` (each |rows|×|cols|, standard layout).
+    pub(crate) fn output_rows<'a, T>(&self, outs: &'a mut [Array2<T>]) -> Vec<Vec<&'a mut [T]>> {
+        let (nr, nc) = self.shape();
+        let mut per_row: Vec<Vec<&mut [T]>> =
+            (0..nr).map(|_| Vec::with_capacity(outs.len())).collect();
+        for m in outs.iter_mut() {
+            let slice = m.as_slice_mut().expect("standard layout");
+            for (r, row) in slice.chunks_mut(nc.max(1)).take(nr).enumerate() {
+                per_row[r].push(row);
+            }
+        }
+        per_row
     }
 
     /// G[rows, cols] = X_rows·X_colsᵀ and ‖x_s‖² for every sample s of [`layout`](Self::layout), from X (n×p).

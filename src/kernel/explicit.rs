@@ -522,18 +522,10 @@ pub fn mlp_kernels_block<T: Real, const N: usize>(
         ntk,
     };
     let slots: Vec<usize> = kinds.iter().map(|&k| slot(k)).collect();
-    let (nr, nc) = block.shape();
+    let nc = block.shape().1;
     let off = block.col_offset();
-    let mut outs: Vec<Array2<T>> = (0..N)
-        .map(|_| crate::linalg::zeroed_matrix::<T>(nr, nc))
-        .collect::<std::result::Result<_, _>>()?;
-    let mut per_row: Vec<Vec<&mut [T]>> = (0..nr).map(|_| Vec::with_capacity(N)).collect();
-    for m in outs.iter_mut() {
-        let slice = m.as_slice_mut().expect("standard layout");
-        for (r, row) in slice.chunks_mut(nc.max(1)).take(nr).enumerate() {
-            per_row[r].push(row);
-        }
-    }
+    let mut outs = block.outputs::<T>(N)?;
+    let per_row = block.output_rows(&mut outs);
     per_row
         .into_par_iter()
         .enumerate()

@@ -666,16 +666,8 @@ fn solve_block<T: Real, const N: usize>(
     let map = EntryMap::new(&dual, a, &diag, b_of_gram, model);
     let (nr, nc) = block.shape();
     let off = block.col_offset();
-    let mut outs: Vec<Array2<T>> = (0..N)
-        .map(|_| zeroed_matrix::<T>(nr, nc))
-        .collect::<std::result::Result<_, _>>()?;
-    let mut per_row: Vec<Vec<&mut [T]>> = (0..nr).map(|_| Vec::with_capacity(N)).collect();
-    for m in outs.iter_mut() {
-        let slice = m.as_slice_mut().expect("standard layout");
-        for (r, row) in slice.chunks_mut(nc.max(1)).take(nr).enumerate() {
-            per_row[r].push(row);
-        }
-    }
+    let mut outs = block.outputs::<T>(N)?;
+    let per_row = block.output_rows(&mut outs);
     let stats = per_row
         .into_par_iter()
         .enumerate()
