@@ -242,7 +242,7 @@ fn solve_values(d: &[f64], e: &[f64], fork: &impl Fork) -> Result<Spectrum> {
         || solve_values(&sp.d1, sp.e1, fork),
         || solve_values(&sp.d2, sp.e2, fork),
     );
-    Ok(merge_values(s1?, s2?, sp.rho, sp.sign, fork))
+    merge_values(s1?, s2?, sp.rho, sp.sign, fork)
 }
 
 /// A small problem by faer's QR iteration: its eigenvalues, ascending, and eigenvectors in the same order.
@@ -486,7 +486,7 @@ fn merge_pairs<T: EigenScalar>(
     let k = kept.len();
     let d: Vec<f64> = kept.iter().map(|p| p.d).collect();
     let z: Vec<f64> = kept.iter().map(|p| p.z).collect();
-    let roots = secular_roots(&d, &z, rho, fork);
+    let roots = secular_roots(&d, &z, rho, fork)?;
     // Columns of Q̂ for the kept poles, grouped: Q₁ only, both, Q₂ only; U's rows in the same order.
     let group = |p: &Pole<Basis<T>>| match p.payload.blocks() {
         (true, false) => 0,
@@ -549,7 +549,13 @@ struct Rows {
 
 /// The eigenvalues of the merged problem and its eigenvectors' first and last entries: for root i,
 /// Σ_j Q̂_{0j}·u_ji and Σ_j Q̂_{n−1,j}·u_ji with u_i from the corrected ẑ (module documentation, step 3).
-fn merge_values(s1: Spectrum, s2: Spectrum, rho: f64, sign: f64, fork: &impl Fork) -> Spectrum {
+fn merge_values(
+    s1: Spectrum,
+    s2: Spectrum,
+    rho: f64,
+    sign: f64,
+    fork: &impl Fork,
+) -> Result<Spectrum> {
     let (poles, rho) = poles(
         (&s1.values, &s1.last, |j| Rows {
             first: s1.first[j],
@@ -578,7 +584,7 @@ fn merge_values(s1: Spectrum, s2: Spectrum, rho: f64, sign: f64, fork: &impl For
     let z: Vec<f64> = kept.iter().map(|p| p.z).collect();
     let first: Vec<f64> = kept.iter().map(|p| p.payload.first).collect();
     let last: Vec<f64> = kept.iter().map(|p| p.payload.last).collect();
-    let roots = secular_roots(&d, &z, rho, fork);
+    let roots = secular_roots(&d, &z, rho, fork)?;
     let z_hat = corrected_z(&d, &z, rho, &roots, fork);
     let entries = over_roots(fork, roots.len(), |i| {
         let root = &roots[i];
@@ -598,11 +604,11 @@ fn merge_values(s1: Spectrum, s2: Spectrum, rho: f64, sign: f64, fork: &impl For
         first[place] = f;
         last[place] = l;
     }
-    Spectrum {
+    Ok(Spectrum {
         values,
         first,
         last,
-    }
+    })
 }
 
 /// Column j of a column-major matrix as a slice.
@@ -643,10 +649,15 @@ struct Root {
     mu: f64,
 }
 
-/// The k roots, ascending, of 1/ρ + Σ_j z_j²/(d_j − λ) = 0 for strictly increasing d, non-zero z and ρ > 0.
-fn secular_roots(d: &[f64], z: &[f64], rho: f64, fork: &impl Fork) -> Vec<Root> {
+/// The k roots, ascending, of 1/ρ + Σ_j z_j²/(d_j − λ) = 0 for strictly increasing d, non-zero z and ρ > 0;
+/// a root that does not converge in [`ROOT_ITERATIONS`] steps is an error, as LAPACK's `dlaed4` reports it.
+fn secular_roots(d: &[f64], z: &[f64], rho: f64, fork: &impl Fork) -> Result<Vec<Root>> {
     let zz: Vec<f64> = z.iter().map(|x| x * x).collect();
-    over_roots(fork, d.len(), |i| secular_root(d, &zz, rho, i))
+    over_roots(fork, d.len(), |i| {
+        secular_root(d, &zz, rho, i, ROOT_ITERATIONS)
+    })
+    .into_iter()
+    .collect()
 }
 
 widest_vectors! {
@@ -682,8 +693,10 @@ fn pole_sums_portable(d: &[f64], w: &[f64], origin: f64, x: f64) -> (f64, f64) {
 /// the midpoint says; it is held relative to that side's pole. Each step solves the model
 /// c + s_l/(δ_i − η) + s_r/(δ_{i+1} − η) = 0 that matches f and f′ at the current point with the two nearest
 /// poles' weights fixed (for the last root the right pole is absent), inside a bracket that every evaluation
-/// shrinks and that bisection falls back on.
-fn secular_root(d: &[f64], zz: &[f64], rho: f64, i: usize) -> Root {
+/// shrinks and that bisection falls back on. Converged means |f| within its rounding error, a step at the
+/// level of rounding, or a bracket two ulps wide; otherwise, after `budget` steps, `Error::NotConverged` with
+/// |f| relative to Σ|terms| as the residual.
+fn secular_root(d: &[f64], zz: &[f64], rho: f64, i: usize, budget: usize) -> Result<Root> {
     let k = d.len();
     let inv_rho = 1.0 / rho;
     let last = i + 1 == k;
@@ -713,10 +726,10 @@ fn secular_root(d: &[f64], zz: &[f64], rho: f64, i: usize) -> Root {
     let mut x = if o == i { hi } else { lo };
     // The rounding error of an evaluation of f, relative to Σ|terms|.
     let tolerance = f64::EPSILON * ((k / LANES) as f64 + 8.0);
-    for _ in 0..ROOT_ITERATIONS {
+    for _ in 0..budget {
         let (f, dpsi, dphi, magnitude) = value;
         if f.abs() <= tolerance * magnitude {
-            break;
+            return Ok(Root { origin, mu: x });
         }
         if f < 0.0 {
             lo = x;
@@ -752,11 +765,15 @@ fn secular_root(d: &[f64], zz: &[f64], rho: f64, i: usize) -> Root {
         let converged = (next - x).abs() <= 2.0 * f64::EPSILON * next.abs();
         x = next;
         if converged || hi - lo <= 2.0 * f64::EPSILON * lo.abs().max(hi.abs()) {
-            break;
+            return Ok(Root { origin, mu: x });
         }
         value = f_at(origin, x);
     }
-    Root { origin, mu: x }
+    Err(Error::NotConverged {
+        method: "divide and conquer's secular equation (LAPACK's dlaed4)",
+        iterations: budget,
+        residual: value.0.abs() / value.3,
+    })
 }
 
 /// The eigenvectors of D + ρẑẑᵀ as the columns of a k × k matrix, row j at `position[j]`, with ẑ from Löwner's
@@ -892,6 +909,85 @@ fn weighted_cauchy_sums_portable(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Root i of 1/ρ + Σ_j z_j²/(d_j − λ) by plain bisection on (d_i, d_{i+1}) (or (d_{k−1}, d_{k−1} + ρ‖z‖²)),
+    /// where f rises from −∞ to +∞.
+    fn bisected_root(d: &[f64], zz: &[f64], rho: f64, i: usize) -> f64 {
+        let f = |l: f64| 1.0 / rho + d.iter().zip(zz).map(|(dj, w)| w / (dj - l)).sum::<f64>();
+        let (mut lo, mut hi) = (
+            d[i],
+            d.get(i + 1)
+                .copied()
+                .unwrap_or(d[i] + rho * zz.iter().sum::<f64>()),
+        );
+        for _ in 0..2000 {
+            let mid = lo + (hi - lo) / 2.0;
+            if mid <= lo || mid >= hi {
+                break;
+            }
+            if f(mid) < 0.0 {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        lo + (hi - lo) / 2.0
+    }
+
+    /// Every root converges within the budget and agrees with bisection; with one step fewer than it needed,
+    /// the same root is `Error::NotConverged` naming the budget, never a silently wrong value.
+    #[test]
+    fn a_secular_root_out_of_budget_is_an_error() {
+        let k = 40;
+        let mut next = crate::testing::uniform_stream(5);
+        let mut d: Vec<f64> = (0..k).map(|_| next()).collect();
+        d.sort_by(f64::total_cmp);
+        // Tiny weights put some roots within rounding of their poles: the hard cases of dlaed4.
+        let zz: Vec<f64> = (0..k)
+            .map(|j| {
+                if j % 7 == 0 {
+                    1e-20
+                } else {
+                    next().abs() + 1e-3
+                }
+            })
+            .collect();
+        let rho = 0.75;
+        let mut most = 0;
+        for i in 0..k {
+            let needed = (1..=ROOT_ITERATIONS)
+                .find(|&b| secular_root(&d, &zz, rho, i, b).is_ok())
+                .expect("every root converges within ROOT_ITERATIONS");
+            most = most.max(needed);
+            let root = secular_root(&d, &zz, rho, i, needed).unwrap();
+            let want = bisected_root(&d, &zz, rho, i);
+            let scale = d[i]
+                .abs()
+                .max(d.get(i + 1).map_or(0.0, |x| x.abs()))
+                .max(1.0);
+            assert!(
+                (root.origin + root.mu - want).abs() <= 8.0 * f64::EPSILON * scale,
+                "root {i}: {} against bisection's {want}",
+                root.origin + root.mu
+            );
+            match secular_root(&d, &zz, rho, i, needed - 1) {
+                Err(Error::NotConverged {
+                    iterations,
+                    residual,
+                    ..
+                }) => {
+                    assert_eq!(iterations, needed - 1);
+                    assert!(residual.is_finite());
+                }
+                other => panic!(
+                    "root {i} with {} steps: {:?}",
+                    needed - 1,
+                    other.map(|r| r.mu)
+                ),
+            }
+        }
+        assert!(most > 2, "the budget was exercised ({most} steps at most)");
+    }
 
     /// max_i ‖Tz_i − λ_iz_i‖₂ and max_i |λ_i − w_i| (w: the root-free QL iteration's), both relative to
     /// max|T_ij|, and max|ZᵀZ − I|.
