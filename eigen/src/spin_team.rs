@@ -21,13 +21,16 @@ type Step<'a> = &'a (dyn Fn(usize) + Sync);
 
 /// The handle [`with_team`] passes to its body.
 pub(crate) struct SpinTeam {
-    threads: usize,
+    /// Members, the caller included: fixed before the body runs (fewer than asked if a helper could not be
+    /// started).
+    threads: AtomicUsize,
     /// Bumped by the caller to publish a step (or the end, with `stop` set).
     generation: AtomicUsize,
     /// Helpers still running the current step.
     pending: AtomicUsize,
     stop: AtomicBool,
-    panicked: AtomicBool,
+    /// The first panic of a helper in the current step, raised again on the caller's thread.
+    helper_panic: Mutex<Option<Box<dyn std::any::Any + Send>>>,
     /// The thread that made the team: the only one allowed to publish steps.
     owner: std::thread::ThreadId,
     /// Set while a step runs, so a step cannot publish another (the cell would be overwritten).
@@ -61,14 +64,16 @@ fn wait_until(mut done: impl FnMut() -> bool) {
 impl SpinTeam {
     /// The number of members, the calling thread included.
     pub(crate) fn threads(&self) -> usize {
-        self.threads
+        self.threads.load(Ordering::Relaxed)
     }
 
     /// Runs `step(t)` for every member t (t = 0 on the calling thread) and returns when all have finished.
-    /// A panic in a helper is raised again here. Steps run one at a time: call this only from the body given
-    /// to [`with_team`] on its own thread, never from inside a step.
+    /// A panic in a helper is raised again here with its own payload (message), after every member has
+    /// finished the step, and the team stays usable for the next step. Steps run one at a time: call this only
+    /// from the body given to [`with_team`] on its own thread, never from inside a step.
     pub(crate) fn run(&self, step: &(dyn Fn(usize) + Sync)) {
-        if self.threads == 1 {
+        let threads = self.threads();
+        if threads == 1 {
             return self.timed(0, step);
         }
         assert!(
@@ -82,19 +87,29 @@ impl SpinTeam {
         let erased: Step<'static> = unsafe { std::mem::transmute::<Step<'_>, Step<'static>>(step) };
         // SAFETY: no helper is running a step (pending is 0 between calls), so none reads the cell.
         unsafe { *self.step.get() = Some(erased) };
-        self.pending.store(self.threads - 1, Ordering::Relaxed);
+        self.pending.store(threads - 1, Ordering::Relaxed);
         self.generation.fetch_add(1, Ordering::Release);
         let own = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.timed(0, step)));
         wait_until(|| self.pending.load(Ordering::Acquire) == 0);
         // SAFETY: as above, all helpers are done with the step.
         unsafe { *self.step.get() = None };
         self.in_step.store(false, Ordering::Relaxed);
+        let helper_panic = self.lock_helper_panic().take();
         if let Err(payload) = own {
             std::panic::resume_unwind(payload);
         }
-        if self.panicked.load(Ordering::Relaxed) {
-            panic!("a helper thread of the spin team panicked");
+        if let Some(payload) = helper_panic {
+            std::panic::resume_unwind(payload);
         }
+    }
+
+    /// The slot for a helper's panic; a poisoned lock still holds a valid `Option`.
+    fn lock_helper_panic(
+        &self,
+    ) -> std::sync::MutexGuard<'_, Option<Box<dyn std::any::Any + Send>>> {
+        self.helper_panic
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn timed(&self, member: usize, step: &(dyn Fn(usize) + Sync)) {
@@ -106,7 +121,7 @@ impl SpinTeam {
 
     /// Each member's time in the last step [`SpinTeam::run`] finished, in seconds.
     pub(crate) fn step_seconds(&self) -> Vec<f64> {
-        self.step_nanos
+        self.step_nanos[..self.threads()]
             .iter()
             .map(|t| t.load(Ordering::Relaxed) as f64 * 1e-9)
             .collect()
@@ -114,7 +129,7 @@ impl SpinTeam {
 
     /// Whether [`SpinTeam::run`] may be called here: on the team's own thread, outside a step.
     fn can_run(&self) -> bool {
-        self.threads > 1
+        self.threads() > 1
             && std::thread::current().id() == self.owner
             && !self.in_step.load(Ordering::Relaxed)
     }
@@ -130,10 +145,10 @@ impl SpinTeam {
             // SAFETY: the caller wrote the step before the release increment this thread has acquired, and
             // does not touch it again until `pending` reaches zero.
             let step = unsafe { (*self.step.get()).expect("a published step") };
-            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.timed(member, step)))
-                .is_err()
+            if let Err(payload) =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.timed(member, step)))
             {
-                self.panicked.store(true, Ordering::Relaxed);
+                self.lock_helper_panic().get_or_insert(payload);
             }
             self.pending.fetch_sub(1, Ordering::Release);
         }
@@ -223,11 +238,11 @@ pub(crate) fn with_team<R>(size: TeamSize, body: impl FnOnce(&SpinTeam) -> R) ->
 
 fn run_team<R>(members: usize, body: impl FnOnce(&SpinTeam) -> R) -> R {
     let team = SpinTeam {
-        threads: members,
+        threads: AtomicUsize::new(members),
         generation: AtomicUsize::new(0),
         pending: AtomicUsize::new(0),
         stop: AtomicBool::new(false),
-        panicked: AtomicBool::new(false),
+        helper_panic: Mutex::new(None),
         owner: std::thread::current().id(),
         in_step: AtomicBool::new(false),
         step: UnsafeCell::new(None),
@@ -244,15 +259,35 @@ fn run_team<R>(members: usize, body: impl FnOnce(&SpinTeam) -> R) -> R {
         }
     }
     std::thread::scope(|scope| {
-        // Armed before the first helper exists, so that helpers stop whatever happens after (a failed spawn
-        // panics here; the scope then waits for the helpers already running, which must not spin forever).
+        // Armed before the first helper exists, so that the helpers stop whatever happens after: when the body
+        // returns or unwinds, the scope waits for the helpers running, which must not spin forever.
         let _stop = StopOnExit(&team);
         for member in 1..members {
             let team = &team;
-            scope.spawn(move || team.helper(member));
+            if spawn_helper(scope, member, move || team.helper(member)).is_err() {
+                // The team goes on with the helpers that started (member indices 0..member).
+                team.threads.store(member, Ordering::Relaxed);
+                break;
+            }
         }
         body(&team)
     })
+}
+
+/// Starts helper `member` on the scope; an error when the system refuses a thread.
+fn spawn_helper<'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    member: usize,
+    f: impl FnOnce() + Send + 'scope,
+) -> std::io::Result<()> {
+    #[cfg(test)]
+    if tests::REFUSED_SPAWN.with(|refused| refused.get() == Some(member)) {
+        return Err(std::io::Error::other("thread start refused (test)"));
+    }
+    std::thread::Builder::new()
+        .name(format!("deq-eigen team member {member}"))
+        .spawn_scoped(scope, f)
+        .map(drop)
 }
 
 /// Independent pieces of work run side by side: on rayon's pool ([`Rayon`]), or on a [`SpinTeam`], whose
@@ -356,9 +391,10 @@ impl Fork for SpinTeam {
         if !self.can_run() {
             return (0..len).map(f).collect();
         }
-        let parts: Vec<Mutex<Vec<R>>> = (0..self.threads).map(|_| Mutex::new(Vec::new())).collect();
+        let threads = self.threads();
+        let parts: Vec<Mutex<Vec<R>>> = (0..threads).map(|_| Mutex::new(Vec::new())).collect();
         self.run(&|t| {
-            let range = len * t / self.threads..len * (t + 1) / self.threads;
+            let range = len * t / threads..len * (t + 1) / threads;
             *lock(&parts[t]) = range.map(&f).collect();
         });
         parts
@@ -374,11 +410,12 @@ impl Fork for SpinTeam {
         }
         // Member t takes chunks len·t/threads.. of the whole, as one contiguous slice of its own.
         let len = data.len().div_ceil(size);
-        let mut parts = Vec::with_capacity(self.threads);
+        let threads = self.threads();
+        let mut parts = Vec::with_capacity(threads);
         let mut rest = data;
-        for t in 0..self.threads {
-            let first = len * t / self.threads;
-            let count = len * (t + 1) / self.threads - first;
+        for t in 0..threads {
+            let first = len * t / threads;
+            let count = len * (t + 1) / threads - first;
             let (part, tail) = rest.split_at_mut((count * size).min(rest.len()));
             parts.push(Mutex::new((first, part)));
             rest = tail;
@@ -496,6 +533,24 @@ mod tests {
     use super::*;
     use std::sync::atomic::AtomicU64;
 
+    std::thread_local! {
+        /// The member whose thread [`spawn_helper`] refuses to start on this thread (tests of a failed spawn).
+        pub(super) static REFUSED_SPAWN: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+    }
+
+    /// Σ over `steps` steps of (step·10 + member) on a team of `threads`, checked against the closed form.
+    fn check_steps(team: &SpinTeam, steps: u64) {
+        let sum = AtomicU64::new(0);
+        for step in 0..steps {
+            team.run(&|t| {
+                sum.fetch_add(step * 10 + t as u64, Ordering::Relaxed);
+            });
+        }
+        let t = team.threads() as u64;
+        let expected = t * 10 * (steps * (steps - 1) / 2) + steps * (t * (t - 1) / 2);
+        assert_eq!(sum.into_inner(), expected, "{t} members");
+    }
+
     #[test]
     fn teams_share_the_cores() {
         // On 4 cores: a team of 3 leaves one core; the next team gets it, the one after runs alone (its caller's
@@ -553,20 +608,39 @@ mod tests {
 
     #[test]
     fn every_member_runs_every_step_once() {
-        for threads in [1, 2, 3] {
-            let sum = AtomicU64::new(0);
+        // Teams larger than the two cores here as well: members then share cores and yield while they wait.
+        for threads in [1, 2, 3, 5, 8] {
             with_team(TeamSize::Exact(threads), |team| {
                 assert_eq!(team.threads(), threads);
-                for step in 0..1000u64 {
-                    team.run(&|t| {
-                        sum.fetch_add(step * 10 + t as u64, Ordering::Relaxed);
-                    });
-                }
+                check_steps(team, if threads > 3 { 200 } else { 1000 });
             });
-            let t = threads as u64;
-            let expected = t * 10 * (999 * 1000 / 2) + 1000 * (t * (t - 1) / 2);
-            assert_eq!(sum.into_inner(), expected);
         }
+    }
+
+    #[test]
+    fn concurrent_callers_each_get_every_step() {
+        // Four plain threads, each with its own team of three, all stepping at once.
+        std::thread::scope(|s| {
+            let callers: Vec<_> = (0..4)
+                .map(|_| s.spawn(|| with_team(TeamSize::Exact(3), |team| check_steps(team, 300))))
+                .collect();
+            for caller in callers {
+                caller.join().unwrap();
+            }
+        });
+    }
+
+    #[test]
+    fn a_refused_thread_leaves_a_smaller_team_that_works() {
+        // The third member cannot be started: the team runs with the two that did, and ends without hanging.
+        REFUSED_SPAWN.with(|refused| refused.set(Some(2)));
+        let threads = with_team(TeamSize::Exact(4), |team| {
+            check_steps(team, 100);
+            assert_eq!(team.step_seconds().len(), team.threads());
+            team.threads()
+        });
+        REFUSED_SPAWN.with(|refused| refused.set(None));
+        assert_eq!(threads, 2);
     }
 
     #[test]
@@ -584,10 +658,31 @@ mod tests {
     }
 
     #[test]
-    fn a_helper_panic_reaches_the_caller() {
+    fn a_helper_panic_reaches_the_caller_and_the_team_goes_on() {
+        with_team(TeamSize::Exact(4), |team| {
+            for round in 0..3 {
+                let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    team.run(&|t| {
+                        if t == 3 {
+                            panic!("member 3 failed in round {round}");
+                        }
+                    })
+                }))
+                .expect_err("the helper's panic is raised on the caller");
+                let message = caught
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| caught.downcast_ref::<&str>().copied())
+                    .unwrap_or_default();
+                assert_eq!(message, format!("member 3 failed in round {round}"));
+                // The next steps run on every member, and a panic is not raised twice.
+                check_steps(team, 50);
+            }
+        });
+        // Unwinding out of the body stops the helpers: with_team returns instead of hanging.
         let result = std::panic::catch_unwind(|| {
-            with_team(TeamSize::Exact(2), |team| {
-                team.run(&|t| assert_eq!(t, 0, "helper fails"))
+            with_team(TeamSize::Exact(4), |team| {
+                team.run(&|t| assert_ne!(t, 2, "helper 2 fails"))
             })
         });
         assert!(result.is_err());
