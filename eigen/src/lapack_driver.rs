@@ -152,6 +152,37 @@ fn to_i32(n: usize) -> Result<i32> {
     })
 }
 
+/// The workspace length to pass to LAPACK: the larger of what the query returned (in the matrix's own
+/// precision, so rounded in f32 above 2²⁴, and a float that a cast would saturate) and the documented minimum,
+/// computed in integers; an error when it does not fit LAPACK's 32-bit `lwork` (n ≥ 32 767 for ?syevd with
+/// vectors).
+fn workspace(routine: &str, queried: f64, minimum: u128) -> Result<i32> {
+    let queried = if queried.is_finite() && queried > 0.0 {
+        // Exact below 2^53; larger values fail the range check below either way.
+        queried.ceil() as u128
+    } else {
+        0
+    };
+    let length = queried.max(minimum).max(1);
+    i32::try_from(length).map_err(|_| Error::Shape {
+        what: format!(
+            "{routine} needs a workspace of {length} entries, more than LAPACK's 32-bit lwork allows; \
+             use the faer backend (no such limit) or Lanczos for a few eigenvalues"
+        ),
+    })
+}
+
+/// The documented minimum workspaces of ?syevd: (lwork, liwork) = (1 + 6n + 2n², 3 + 5n) with vectors,
+/// (2n + 1, 1) without.
+fn syevd_minimum(n: usize, vectors: bool) -> (u128, u128) {
+    let n = n as u128;
+    if vectors {
+        (1 + 6 * n + 2 * n * n, 3 + 5 * n)
+    } else {
+        (2 * n + 1, 1)
+    }
+}
+
 /// All eigenvalues (and vectors) by ?syevd or ?syevd_2stage.
 fn by_syevd<T: EigenScalar>(
     a: ArrayView2<T>,
@@ -183,8 +214,9 @@ fn by_syevd<T: EigenScalar>(
     if info != 0 {
         return Err(lapack_error(routine, info));
     }
-    let lwork = qwork[0].to_f64().ceil() as i32;
-    let liwork = qiwork[0];
+    let (min_work, min_iwork) = syevd_minimum(n, vectors);
+    let lwork = workspace(routine, qwork[0].to_f64(), min_work)?;
+    let liwork = workspace(routine, f64::from(qiwork[0]), min_iwork)?;
     let mut work = zeroed_vec::<T>(lwork.max(1) as usize)?;
     let mut iwork = vec![0; liwork.max(1) as usize];
     // SAFETY: as above, with the workspace LAPACK asked for.
@@ -259,8 +291,9 @@ fn by_syevr<T: EigenScalar>(
     if info != 0 {
         return Err(lapack_error(T::SYEVR, info));
     }
-    let lwork = qwork[0].to_f64().ceil() as i32;
-    let liwork = qiwork[0];
+    // ?syevr's documented minimums: lwork = 26n, liwork = 10n.
+    let lwork = workspace(T::SYEVR, qwork[0].to_f64(), 26 * n as u128)?;
+    let liwork = workspace(T::SYEVR, f64::from(qiwork[0]), 10 * n as u128)?;
     let mut work = zeroed_vec::<T>(lwork.max(1) as usize)?;
     let mut iwork = vec![0; liwork.max(1) as usize];
     // SAFETY: as above, with the workspace LAPACK asked for.
@@ -355,5 +388,37 @@ impl<T: EigenScalar> SymmetricEigensolver<T> for LapackEigen {
             }
         };
         select(values, vectors, &request.subset, routine)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workspaces_are_integers_at_least_the_documented_minimum() {
+        // f32's query rounds 1 + 6n + 2n² to a multiple of 4 at n = 5000 (50 030 001 → 50 030 000): the
+        // integer minimum wins.
+        let n = 5000;
+        let (work, iwork) = syevd_minimum(n, true);
+        assert_eq!((work, iwork), (50_030_001, 25_003));
+        let rounded = f64::from(work as f32);
+        assert!(rounded < work as f64);
+        assert_eq!(workspace("ssyevd", rounded, work).unwrap(), 50_030_001);
+        // A larger query is kept, a negative or NaN one ignored.
+        assert_eq!(workspace("dsyevr", 1e6, 26 * 10).unwrap(), 1_000_000);
+        assert_eq!(workspace("dsyevr", f64::NAN, 260).unwrap(), 260);
+        assert_eq!(workspace("dsyevr", -5.0, 0).unwrap(), 1);
+        // Past 2³¹ − 1 (n = 32 767 with vectors): a typed error instead of a saturated cast.
+        let (work, _) = syevd_minimum(32_767, true);
+        assert!(matches!(
+            workspace("dsyevd", work as f64, work),
+            Err(Error::Shape { .. })
+        ));
+        assert!(matches!(
+            workspace("dsyevd", 1e300, 1),
+            Err(Error::Shape { .. })
+        ));
+        assert!(workspace("dsyevd", 0.0, syevd_minimum(32_766, true).0).is_ok());
     }
 }
