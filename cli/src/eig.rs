@@ -445,7 +445,9 @@ fn time_backends<T: EigenScalar>(
     args: &BenchEigArgs,
     a: ArrayView2<f64>,
 ) -> Result<Vec<Value>, Error> {
-    let a: Array2<T> = a.mapv(T::from_f64);
+    let mut converted = deq_kernels::eigen::buffer::zeroed_matrix::<T>(a.nrows(), a.ncols())?;
+    converted.zip_mut_with(&a, |c, &x| *c = T::from_f64(x));
+    let a = converted;
     let mut rows = Vec::new();
     let mut reference: Option<Vec<f64>> = None;
     let runs = args.backends.iter().flat_map(|&b| {

@@ -189,6 +189,74 @@ fn f32_output() {
     assert_eq!(a.dim(), (10, 10));
 }
 
+/// Commands write only the files asked for: run twice in the same folder, `deqk delm` (which once drew
+/// delm.png unasked and then refused its own second run) and the other quick commands leave the folder empty.
+#[test]
+fn commands_write_only_where_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let in_dir = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_deqk"))
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .expect("run deqk")
+    };
+    for args in [
+        vec![
+            "delm",
+            "--n",
+            "40",
+            "--p",
+            "12",
+            "--iterations",
+            "20",
+            "--json",
+        ],
+        vec!["moments", "--activation", "tanh", "--tau", "1", "--json"],
+        vec!["koopman", "--json"],
+    ] {
+        for round in 0..2 {
+            let out = in_dir(&args);
+            assert!(
+                out.status.success(),
+                "{args:?} round {round}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert!(left.is_empty(), "{args:?} wrote {left:?}");
+    }
+}
+
+/// Sizes far beyond the machine are refused with one line naming the allocation, never an abort with a
+/// backtrace, and leave nothing behind.
+#[test]
+fn absurd_sizes_are_refused_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let (x, y) = (path("x.npy"), path("y.npy"));
+    let huge = "10000000000";
+    for args in [
+        vec!["bench-eig", "--n", "10000000"],
+        vec!["gmm", "--p", huge, "--out", &x, "--labels", &y],
+        vec![
+            "gmm", "--p", "100", "--n", huge, "--out", &x, "--labels", &y,
+        ],
+        vec!["delm", "--p", huge],
+        vec!["delm", "--width", huge],
+        vec!["reproduce", "--p", huge, "--out", &path("run")],
+        vec!["reproduce", "--width", huge, "--out", &path("run")],
+    ] {
+        let out = deqk(&args);
+        let e = one_line_error(&out);
+        assert!(e.contains("cannot allocate"), "{args:?}: {e}");
+    }
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
 #[test]
 fn bad_input_gives_one_line_and_no_output() {
     let dir = tempfile::tempdir().unwrap();
@@ -262,6 +330,27 @@ fn bad_input_gives_one_line_and_no_output() {
         &s(&out),
     ]));
     assert!(e.contains("sigma_w2"), "{e}");
+    // σ_a² ≥ 1 with σ_b² left to its default 1 − σ_a²: refused, never run with σ_b² = 0.
+    let ones = dir.path().join("ones.npy");
+    deq_kernels::npy::write_matrix(&ones, &ndarray::Array2::<f64>::eye(3), false).unwrap();
+    for sigma_a2 in ["1", "1.5"] {
+        let e = one_line_error(&deqk(&[
+            "kernel",
+            "--model",
+            "deq",
+            "--activation",
+            "relu",
+            "--kind",
+            "ck",
+            "--sigma-a2",
+            sigma_a2,
+            "--input",
+            &s(&ones),
+            "--out",
+            &s(&out),
+        ]));
+        assert!(e.contains("--sigma-b2"), "{e}");
+    }
     // An output folder that does not exist.
     let e = one_line_error(&deqk(&[
         "gmm",

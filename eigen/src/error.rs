@@ -78,7 +78,7 @@ pub enum Error {
     },
 
     /// Memory that could not be allocated (or a size that does not fit in the address space).
-    #[error("cannot allocate the {what}{}: not enough memory; use f32, a smaller n, or a matrix-free method (Lanczos, SLQ)", .bytes.map(|b| format!(" ({:.1} GB)", b as f64 / 1e9)).unwrap_or_default())]
+    #[error("cannot allocate the {what}{}: not enough memory; ask for smaller sizes (n, p, width), or for kernels and spectra use f32 or a matrix-free method (Lanczos, SLQ)", .bytes.map(|b| format!(" ({:.1} GB)", b as f64 / 1e9)).unwrap_or_else(|| " (its size overflows the address space)".to_string()))]
     Allocation {
         /// What was being allocated.
         what: &'static str,

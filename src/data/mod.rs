@@ -34,6 +34,32 @@ pub fn check_samples<T: crate::Real>(x: ArrayView2<T>) -> Result<()> {
     Ok(())
 }
 
+/// Refuse class labels that do not fit: a count other than `samples`, or a label outside 0..`classes`.
+pub fn check_labels(
+    labels: ndarray::ArrayView1<i64>,
+    samples: usize,
+    classes: usize,
+) -> Result<()> {
+    if labels.len() != samples {
+        return Err(Error::Shape {
+            what: format!("{} labels for {samples} samples", labels.len()),
+        });
+    }
+    if let Some((i, bad)) = labels
+        .iter()
+        .enumerate()
+        .find(|&(_, &l)| l < 0 || l as u64 >= classes as u64)
+    {
+        return Err(Error::Shape {
+            what: format!(
+                "label {bad} of sample {i} is outside the classes 0..{}",
+                classes.saturating_sub(1)
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// The input scale τ₀ = √(‖X‖_F²/n) of data X (n×p): the root mean squared norm of the samples (math §6's
 /// estimate of √(tr C°/p)).
 pub fn input_scale(x: ArrayView2<f64>) -> f64 {

@@ -21,6 +21,7 @@
 
 pub mod train;
 
+use crate::linalg::zeroed_matrix;
 use faer::linalg::solvers::Solve;
 use ndarray::{Array2, ArrayView1, ArrayView2, Axis};
 
@@ -92,11 +93,13 @@ impl Forward {
 }
 
 /// The loss and R = ∂L/∂F (d×n) for outputs F and labels (classes 0..d−1; one-hot targets for the square loss).
+/// Labels of the wrong count or outside 0..d−1 are refused.
 pub fn loss_and_residual(
     f: &Array2<f64>,
     labels: ArrayView1<i64>,
     loss: Loss,
-) -> (f64, Array2<f64>) {
+) -> Result<(f64, Array2<f64>)> {
+    crate::data::check_labels(labels, f.ncols(), f.nrows())?;
     let mut r = f.clone();
     let mut total = 0.0;
     match loss {
@@ -117,7 +120,7 @@ pub fn loss_and_residual(
             }
         }
     }
-    (total, r)
+    Ok((total, r))
 }
 
 /// Gradients of the loss with respect to A and B, and G = ∇_W L of the shallow model at W = BU⁻¹.
@@ -165,8 +168,8 @@ impl Delm {
     pub fn random(width: usize, outputs: usize, gamma: f64, seed: u64) -> Result<Self> {
         use rand::SeedableRng;
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-        let a = crate::network::Weights::Gaussian.draw(width, width, &mut rng);
-        let b = crate::network::Weights::Gaussian.draw(outputs, width, &mut rng) * 0.1;
+        let a = crate::network::Weights::Gaussian.draw(width, width, &mut rng)?;
+        let b = crate::network::Weights::Gaussian.draw(outputs, width, &mut rng)? * 0.1;
         Delm::new(a, b, gamma)
     }
 
@@ -202,7 +205,7 @@ impl Delm {
         });
         let lu = to_faer(&u).partial_piv_lu();
         let z = from_faer(lu.solve(to_faer(&phi.to_owned())).as_ref());
-        let mut f = Array2::<f64>::zeros((self.b.nrows(), phi.ncols()));
+        let mut f = zeroed_matrix::<f64>(self.b.nrows(), phi.ncols())?;
         matmul_into(f.view_mut(), self.b.view(), z.view(), false);
         Ok(Forward { s, u, lu, z, f })
     }
@@ -210,22 +213,11 @@ impl Delm {
     /// The loss of the model on (Φ, labels).
     pub fn loss(&self, phi: ArrayView2<f64>, labels: ArrayView1<i64>, loss: Loss) -> Result<f64> {
         self.check_labels(phi, labels)?;
-        Ok(loss_and_residual(&self.forward(phi)?.f, labels, loss).0)
+        Ok(loss_and_residual(&self.forward(phi)?.f, labels, loss)?.0)
     }
 
     fn check_labels(&self, phi: ArrayView2<f64>, labels: ArrayView1<i64>) -> Result<()> {
-        let d = self.b.nrows() as i64;
-        if labels.len() != phi.ncols() {
-            return Err(Error::Shape {
-                what: format!("{} labels for {} samples", labels.len(), phi.ncols()),
-            });
-        }
-        if let Some(bad) = labels.iter().find(|&&l| l < 0 || l >= d) {
-            return Err(Error::Shape {
-                what: format!("label {bad} is outside the model's {d} outputs"),
-            });
-        }
-        Ok(())
+        crate::data::check_labels(labels, phi.ncols(), self.b.nrows())
     }
 
     /// ∂L/∂A and ∂L/∂B by implicit differentiation, and ∇_W L = RΦᵀ.
@@ -237,19 +229,19 @@ impl Delm {
     ) -> Result<Gradients> {
         self.check_labels(phi, labels)?;
         let fw = self.forward(phi)?;
-        let (value, r) = loss_and_residual(&fw.f, labels, loss);
+        let (value, r) = loss_and_residual(&fw.f, labels, loss)?;
         let (d, m) = self.b.dim();
-        let mut gb = Array2::<f64>::zeros((d, m));
+        let mut gb = zeroed_matrix::<f64>(d, m)?;
         matmul_into(gb.view_mut(), r.view(), fw.z.t(), false);
         // ∂L/∂σ(A) = γU⁻ᵀ(BᵀR)Zᵀ.
-        let mut btr = Array2::<f64>::zeros((m, r.ncols()));
+        let mut btr = zeroed_matrix::<f64>(m, r.ncols())?;
         matmul_into(btr.view_mut(), self.b.t(), r.view(), false);
         let v = fw.solve_transpose(&btr);
-        let mut gs = Array2::<f64>::zeros((m, m));
+        let mut gs = zeroed_matrix::<f64>(m, m)?;
         matmul_into(gs.view_mut(), v.view(), fw.z.t(), false);
         gs.mapv_inplace(|x| x * self.gamma);
         let ga = softmax_backward(&fw.s, &gs);
-        let mut gw = Array2::<f64>::zeros((d, m));
+        let mut gw = zeroed_matrix::<f64>(d, m)?;
         matmul_into(gw.view_mut(), r.view(), phi.t(), false);
         Ok(Gradients {
             a: ga,
@@ -290,14 +282,14 @@ impl Delm {
         // G(UUᵀ)⁻¹ = GU⁻ᵀU⁻¹ = (U⁻ᵀU⁻¹Gᵀ)ᵀ.
         let first = solve_t(&solve(&g.t().to_owned())).t().to_owned();
         // γ²BU⁻¹·J²[U⁻ᵀBᵀGU⁻ᵀ]·U⁻¹.
-        let mut btg = Array2::<f64>::zeros((m, m));
+        let mut btg = zeroed_matrix::<f64>(m, m)?;
         matmul_into(btg.view_mut(), self.b.t(), g.view(), false);
         // (U⁻ᵀBᵀG)U⁻ᵀ = (U⁻¹(U⁻ᵀBᵀG)ᵀ)ᵀ.
         let inner = solve(&solve_t(&btg).t().to_owned()).t().to_owned();
         let j2 = softmax_backward(&s, &softmax_backward(&s, &inner));
         let right = solve_t(&j2.t().to_owned()).t().to_owned();
         let left = solve_t(&self.b.t().to_owned()).t().to_owned();
-        let mut second = Array2::<f64>::zeros((d, m));
+        let mut second = zeroed_matrix::<f64>(d, m)?;
         matmul_into(second.view_mut(), left.view(), right.view(), false);
         Ok(first + second.mapv(|x| x * self.gamma * self.gamma))
     }
@@ -319,13 +311,15 @@ pub fn softmax_backward(s: &Array2<f64>, g: &Array2<f64>) -> Array2<f64> {
     out
 }
 
-/// Class labels as one row of ones per class (for the square loss's targets), d×n.
-pub fn one_hot_targets(labels: ArrayView1<i64>, d: usize) -> Array2<f64> {
-    let mut y = Array2::zeros((d, labels.len()));
+/// Class labels as one row of ones per class (for the square loss's targets), d×n; labels outside 0..d−1 are
+/// refused.
+pub fn one_hot_targets(labels: ArrayView1<i64>, d: usize) -> Result<Array2<f64>> {
+    crate::data::check_labels(labels, labels.len(), d)?;
+    let mut y = zeroed_matrix::<f64>(d, labels.len())?;
     for (i, &l) in labels.iter().enumerate() {
         y[[l as usize, i]] = 1.0;
     }
-    y
+    Ok(y)
 }
 
 /// Features Φ (m×n) for data X (n×p): the identity (m = p) or a fixed random map tanh(VXᵀ/√p) with
@@ -336,14 +330,14 @@ pub fn features(x: ArrayView2<f64>, random_width: Option<usize>, seed: u64) -> R
         None => Ok(x.t().to_owned()),
         Some(m) => {
             use rand::SeedableRng;
-            use rand_distr::{Distribution, StandardNormal};
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
             let p = x.ncols();
-            let v = Array2::<f64>::from_shape_simple_fn((m, p), || StandardNormal.sample(&mut rng));
-            let mut h = Array2::<f64>::zeros((m, x.nrows()));
+            let v = crate::network::Weights::Gaussian.draw(m, p, &mut rng)?;
+            let mut h = zeroed_matrix::<f64>(m, x.nrows())?;
             matmul_into(h.view_mut(), v.view(), x.t(), false);
             let s = 1.0 / (p as f64).sqrt();
-            Ok(h.mapv(|t| (t * s).tanh()))
+            h.mapv_inplace(|t| (t * s).tanh());
+            Ok(h)
         }
     }
 }
@@ -364,7 +358,7 @@ pub fn trust_region_newton_step(
             what: format!("G has {} columns, Φ has {m} rows", g.ncols()),
         });
     }
-    let mut h = Array2::<f64>::zeros((m, m));
+    let mut h = zeroed_matrix::<f64>(m, m)?;
     matmul_into(h.view_mut(), phi, phi.t(), false);
     let step = |lambda: f64| -> Array2<f64> {
         let a =

@@ -1,6 +1,7 @@
 //! Training the deep equilibrium linear model by gradient descent, against the global minimum L* of the convex
 //! shallow problem min_W L(WΦ).
 
+use crate::linalg::zeroed_matrix;
 use std::time::Instant;
 
 use faer::linalg::solvers::Solve;
@@ -82,7 +83,7 @@ pub struct TrainReport {
 /// The smallest non-zero eigenvalue of ΦΦᵀ (non-zero: above 1e-10·λ_max).
 fn smallest_nonzero(phi: ArrayView2<f64>) -> Result<f64> {
     let m = phi.nrows();
-    let mut g = Array2::<f64>::zeros((m, m));
+    let mut g = zeroed_matrix::<f64>(m, m)?;
     matmul_into(g.view_mut(), phi, phi.t(), false);
     let g = (&g + &g.t()) * 0.5;
     let w = FaerEigen::default().eigenvalues(g.view())?;
@@ -97,7 +98,7 @@ fn norm_u_sq(model: &Delm) -> Result<f64> {
     let u = Array2::from_shape_fn((m, m), |(i, j)| {
         (if i == j { 1.0 } else { 0.0 }) - model.gamma() * s[[i, j]]
     });
-    let mut utu = Array2::<f64>::zeros((m, m));
+    let mut utu = zeroed_matrix::<f64>(m, m)?;
     matmul_into(utu.view_mut(), u.t(), u.view(), false);
     let utu = (&utu + &utu.t()) * 0.5;
     let w = FaerEigen::default().solve(
@@ -116,13 +117,9 @@ pub fn shallow_optimum(
     loss: Loss,
 ) -> Result<(f64, Array2<f64>)> {
     let (m, n) = phi.dim();
-    if labels.len() != n {
-        return Err(Error::Shape {
-            what: format!("{} labels for {n} samples", labels.len()),
-        });
-    }
-    let y = super::one_hot_targets(labels, d);
-    let mut g = Array2::<f64>::zeros((m, m));
+    crate::data::check_labels(labels, n, d)?;
+    let y = super::one_hot_targets(labels, d)?;
+    let mut g = zeroed_matrix::<f64>(m, m)?;
     matmul_into(g.view_mut(), phi, phi.t(), false);
     let g = (&g + &g.t()) * 0.5;
     let w_ls = {
@@ -130,7 +127,7 @@ pub fn shallow_optimum(
         let (vals, v) = (e.values, e.vectors.expect("pairs"));
         let max = vals.last().copied().unwrap_or(0.0);
         // (ΦΦᵀ)⁺ = V diag(1/λ, λ > 1e-12 λ_max) Vᵀ.
-        let mut pinv = Array2::<f64>::zeros((m, m));
+        let mut pinv = zeroed_matrix::<f64>(m, m)?;
         for (k, &l) in vals.iter().enumerate() {
             if l > 1e-12 * max {
                 let col = v.column(k);
@@ -141,17 +138,17 @@ pub fn shallow_optimum(
                 }
             }
         }
-        let mut yphi = Array2::<f64>::zeros((d, m));
+        let mut yphi = zeroed_matrix::<f64>(d, m)?;
         matmul_into(yphi.view_mut(), y.view(), phi.t(), false);
         yphi.dot(&pinv)
     };
     let value = |w: &Array2<f64>| {
-        let mut f = Array2::<f64>::zeros((d, n));
+        let mut f = zeroed_matrix::<f64>(d, n)?;
         matmul_into(f.view_mut(), w.view(), phi, false);
         loss_and_residual(&f, labels, loss)
     };
     if loss == Loss::Square {
-        return Ok((value(&w_ls).0, w_ls));
+        return Ok((value(&w_ls)?.0, w_ls));
     }
     let k = d * m;
     if k > 4096 {
@@ -161,14 +158,14 @@ pub fn shallow_optimum(
             requirement: "the exact cross-entropy optimum solves a (d·m)² Newton system: at most 4096 unknowns",
         });
     }
-    let mut w = Array2::<f64>::zeros((d, m));
-    let (mut cur, _) = value(&w);
+    let mut w = zeroed_matrix::<f64>(d, m)?;
+    let (mut cur, _) = value(&w)?;
     let mut damping = 1e-8;
     for _ in 0..200 {
-        let mut f = Array2::<f64>::zeros((d, n));
+        let mut f = zeroed_matrix::<f64>(d, n)?;
         matmul_into(f.view_mut(), w.view(), phi, false);
-        let (_, r) = loss_and_residual(&f, labels, loss);
-        let mut grad = Array2::<f64>::zeros((d, m));
+        let (_, r) = loss_and_residual(&f, labels, loss)?;
+        let mut grad = zeroed_matrix::<f64>(d, m)?;
         matmul_into(grad.view_mut(), r.view(), phi.t(), false);
         let gnorm = grad.iter().fold(0f64, |a, v| a.max(v.abs()));
         if gnorm <= 1e-11 * (1.0 + cur.abs()) {
@@ -207,7 +204,7 @@ pub fn shallow_optimum(
             }
             let step = hd.partial_piv_lu().solve(&rhs);
             let trial = Array2::from_shape_fn((d, m), |(a, s)| w[[a, s]] - step[(a * m + s, 0)]);
-            let (v, _) = value(&trial);
+            let (v, _) = value(&trial)?;
             if v.is_finite() && v <= cur {
                 w = trial;
                 cur = v;

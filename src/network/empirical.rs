@@ -1,6 +1,7 @@
 //! Empirical CK and NTK of finite-width networks, averaged over independent draws, streaming: one n×n
 //! accumulator plus the per-draw Gram matrices, whatever the number of draws (math §8).
 
+use crate::linalg::zeroed_matrix;
 use std::time::Instant;
 
 use ndarray::{Array2, ArrayView2, Zip};
@@ -124,7 +125,7 @@ pub fn deq_empirical<T: Real>(
     let start = Instant::now();
     check_kind(kind)?;
     let n = x.nrows();
-    let mut acc = Array2::<f64>::zeros((n, n));
+    let mut acc = zeroed_matrix::<f64>(n, n)?;
     let mut report = EmpiricalReport {
         width: emp.width,
         draws: emp.draws,
@@ -182,7 +183,7 @@ pub fn mlp_empirical<T: Real>(
     }
     let frozen_first_layer = params.first_layer() == FirstLayer::Frozen;
     let n = x.nrows();
-    let mut acc = Array2::<f64>::zeros((n, n));
+    let mut acc = zeroed_matrix::<f64>(n, n)?;
     progress.start(emp.draws as u64);
     for d in 0..emp.draws {
         let net = MlpNetwork::sample(params, x, emp.width, emp.weights, emp.seed + d as u64)?;
@@ -211,7 +212,7 @@ pub fn mlp_empirical<T: Real>(
                 }
                 // D_{l−1} = (D_l W_l) ⊙ φ′(H_{l−1})/√m.
                 let (_, w) = &net.layers[l];
-                let mut back = Array2::<f64>::zeros((n, w.ncols()));
+                let mut back = zeroed_matrix::<f64>(n, w.ncols())?;
                 matmul_into(back.view_mut(), delta.view(), w.view(), false);
                 let (prev_act, _) = &net.layers[l - 1];
                 let mut dprev = Array2::<f64>::zeros(state.h[l - 1].raw_dim());

@@ -2,6 +2,7 @@
 //! random network (the DEQ's fixed point Z, or an explicit network's last layer) — the paper's accuracy
 //! experiment.
 
+use crate::linalg::zeroed_matrix;
 use faer::linalg::solvers::Solve;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 
@@ -17,12 +18,13 @@ pub struct RidgeReadout {
     pub lambda: f64,
 }
 
-fn one_hot(labels: ArrayView1<i64>, k: usize) -> Array2<f64> {
-    let mut y = Array2::zeros((labels.len(), k));
+fn one_hot(labels: ArrayView1<i64>, k: usize) -> Result<Array2<f64>> {
+    crate::data::check_labels(labels, labels.len(), k)?;
+    let mut y = zeroed_matrix::<f64>(labels.len(), k)?;
     for (i, &l) in labels.iter().enumerate() {
         y[[i, l as usize]] = 1.0;
     }
-    y
+    Ok(y)
 }
 
 /// Solve (S + λI)Z = R for symmetric positive definite S by faer's Cholesky.
@@ -54,18 +56,18 @@ impl RidgeReadout {
             });
         }
         let k = labels.iter().copied().max().unwrap_or(0) as usize + 1;
-        let y = one_hot(labels, k);
+        let y = one_hot(labels, k)?;
         let weights = if n >= m {
-            let mut s = Array2::<f64>::zeros((m, m));
+            let mut s = zeroed_matrix::<f64>(m, m)?;
             matmul_into(s.view_mut(), features.t(), features, false);
-            let mut r = Array2::<f64>::zeros((m, k));
+            let mut r = zeroed_matrix::<f64>(m, k)?;
             matmul_into(r.view_mut(), features.t(), y.view(), false);
             spd_solve(&s, lambda, &r)?
         } else {
-            let mut s = Array2::<f64>::zeros((n, n));
+            let mut s = zeroed_matrix::<f64>(n, n)?;
             matmul_into(s.view_mut(), features, features.t(), false);
             let alpha = spd_solve(&s, lambda, &y)?;
-            let mut w = Array2::<f64>::zeros((m, k));
+            let mut w = zeroed_matrix::<f64>(m, k)?;
             matmul_into(w.view_mut(), features.t(), alpha.view(), false);
             w
         };
@@ -83,7 +85,7 @@ impl RidgeReadout {
                 ),
             });
         }
-        let mut out = Array2::<f64>::zeros((features.nrows(), self.weights.ncols()));
+        let mut out = zeroed_matrix::<f64>(features.nrows(), self.weights.ncols())?;
         matmul_into(out.view_mut(), features, self.weights.view(), false);
         Ok(out
             .outer_iter()

@@ -16,6 +16,7 @@
 pub mod empirical;
 pub mod features;
 
+use crate::linalg::zeroed_matrix;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, Zip};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -85,33 +86,30 @@ impl Weights {
         Ok(self)
     }
 
-    /// A rows×cols matrix of i.i.d. entries.
-    pub fn draw(&self, rows: usize, cols: usize, rng: &mut ChaCha8Rng) -> Array2<f64> {
+    /// A rows×cols matrix of i.i.d. entries, drawn in row-major order; [`Error::Eigen`] with an allocation error
+    /// when the memory is not there.
+    pub fn draw(&self, rows: usize, cols: usize, rng: &mut ChaCha8Rng) -> Result<Array2<f64>> {
+        let mut out = zeroed_matrix::<f64>(rows, cols)?;
         match *self {
-            Weights::Gaussian => {
-                Array2::from_shape_simple_fn((rows, cols), || StandardNormal.sample(rng))
-            }
-            Weights::Rademacher => Array2::from_shape_simple_fn((rows, cols), || {
-                if rng.random::<bool>() {
-                    1.0
-                } else {
-                    -1.0
-                }
-            }),
+            Weights::Gaussian => out.iter_mut().for_each(|w| *w = StandardNormal.sample(rng)),
+            Weights::Rademacher => out
+                .iter_mut()
+                .for_each(|w| *w = if rng.random::<bool>() { 1.0 } else { -1.0 }),
             Weights::SparseTernary { density } => {
                 let v = 1.0 / density.sqrt();
-                Array2::from_shape_simple_fn((rows, cols), || {
+                out.iter_mut().for_each(|w| {
                     let u: f64 = rng.random();
-                    if u < 0.5 * density {
+                    *w = if u < 0.5 * density {
                         v
                     } else if u < density {
                         -v
                     } else {
                         0.0
                     }
-                })
+                });
             }
         }
+        Ok(out)
     }
 }
 
@@ -194,8 +192,8 @@ impl DeqNetwork {
         let weights = weights.checked()?;
         let activation = params.at_scale(params.input_scale(Some(x))?)?.activation;
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let a = weights.draw(width, width, &mut rng);
-        let b = weights.draw(width, x.ncols(), &mut rng);
+        let a = weights.draw(width, width, &mut rng)?;
+        let b = weights.draw(width, x.ncols(), &mut rng)?;
         Ok(DeqNetwork {
             activation,
             sigma_a2: params.sigma_a2(),
@@ -222,7 +220,7 @@ impl DeqNetwork {
                 ),
             });
         }
-        let mut u = Array2::<f64>::zeros((x.nrows(), self.width()));
+        let mut u = zeroed_matrix::<f64>(x.nrows(), self.width())?;
         matmul_into(u.view_mut(), x, self.b.t(), false);
         u.mapv_inplace(|v| v * self.sigma_b2.sqrt());
         Ok(u)
@@ -246,7 +244,7 @@ impl DeqNetwork {
     pub fn forward(&self, x: ArrayView2<f64>, params: &AndersonParams) -> Result<DeqState> {
         let u = self.injection(x)?;
         let (n, m) = (x.nrows(), self.width());
-        let mut h = Array2::<f64>::zeros((n, m));
+        let mut h = zeroed_matrix::<f64>(n, m)?;
         let mut z = vec![0.0; n * m];
         let report = anderson(
             &mut z,
@@ -293,9 +291,9 @@ impl DeqNetwork {
     pub fn unrolled(&self, x: ArrayView2<f64>, iterations: usize) -> Result<DeqState> {
         let u = self.injection(x)?;
         let (n, m) = (x.nrows(), self.width());
-        let mut h = Array2::<f64>::zeros((n, m));
-        let mut z = Array2::<f64>::zeros((n, m));
-        let mut next = Array2::<f64>::zeros((n, m));
+        let mut h = zeroed_matrix::<f64>(n, m)?;
+        let mut z = zeroed_matrix::<f64>(n, m)?;
+        let mut next = zeroed_matrix::<f64>(n, m)?;
         let start = std::time::Instant::now();
         let mut residual = f64::NAN;
         for _ in 0..iterations {
@@ -390,10 +388,10 @@ impl MlpNetwork {
         let mut fan_in = x.ncols();
         let mut out = Vec::with_capacity(layers.len());
         for l in layers {
-            out.push((l.activation, weights.draw(width, fan_in, &mut rng)));
+            out.push((l.activation, weights.draw(width, fan_in, &mut rng)?));
             fan_in = width;
         }
-        let readout = weights.draw(width, 1, &mut rng).column(0).to_owned();
+        let readout = weights.draw(width, 1, &mut rng)?.column(0).to_owned();
         Ok(MlpNetwork {
             layers: out,
             readout,
@@ -417,14 +415,14 @@ impl MlpNetwork {
         let mut h = Vec::with_capacity(self.layers.len());
         for (act, w) in &self.layers {
             let m = w.nrows();
-            let mut pre = Array2::<f64>::zeros((x.nrows(), m));
+            let mut pre = zeroed_matrix::<f64>(x.nrows(), m)?;
             matmul_into(
                 pre.view_mut(),
                 y.last().expect("input").view(),
                 w.t(),
                 false,
             );
-            let mut post = Array2::<f64>::zeros((x.nrows(), m));
+            let mut post = zeroed_matrix::<f64>(x.nrows(), m)?;
             activate(act, pre.view(), m, Some(post.view_mut()), None);
             h.push(pre);
             y.push(post);

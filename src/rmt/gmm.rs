@@ -1,6 +1,7 @@
 //! A seedable Gaussian-mixture generator: x_i = (μ_a + z_i)/√p, z_i ~ N(0, C_a), samples ordered by class
 //! (math §6).
 
+use crate::linalg::zeroed_matrix;
 use ndarray::{Array1, Array2, Axis};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -119,17 +120,17 @@ impl GaussianMixture {
         }
         let classes = (0..2)
             .map(|a| {
-                let mut mean = Array1::zeros(p);
+                let mut mean = Array1::from_vec(crate::eigen::buffer::zeroed_vec::<f64>(p)?);
                 mean[8 * a] = 8.0;
-                MixtureClass {
+                Ok(MixtureClass {
                     size: n / 2 + if a == 0 { n % 2 } else { 0 },
                     mean,
                     covariance: Covariance::ScaledIdentity(
                         1.0 + 8.0 * a as f64 / (p as f64).sqrt(),
                     ),
-                }
+                })
             })
-            .collect();
+            .collect::<Result<_>>()?;
         Self::new(p, classes)
     }
 
@@ -153,7 +154,7 @@ impl GaussianMixture {
     pub fn sample(&self, seed: u64) -> Result<(Array2<f64>, Array1<i64>)> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let (n, p) = (self.n(), self.p);
-        let mut x = Array2::<f64>::zeros((n, p));
+        let mut x = zeroed_matrix::<f64>(n, p)?;
         let mut labels = Array1::<i64>::zeros(n);
         let scale = 1.0 / (p as f64).sqrt();
         let mut row = 0;

@@ -120,7 +120,7 @@ fn shallow_optimum_is_the_least_squares_solution() {
     let (phi, labels) = problem(6, 30, 3, 11);
     let (l_star, w) = shallow_optimum(phi.view(), labels.view(), 3, Loss::Square).unwrap();
     // The normal equations WΦΦᵀ = YΦᵀ.
-    let y = deq_kernels::delm::one_hot_targets(labels.view(), 3);
+    let y = deq_kernels::delm::one_hot_targets(labels.view(), 3).unwrap();
     let lhs = w.dot(&phi).dot(&phi.t());
     let rhs = y.dot(&phi.t());
     assert!(lhs
@@ -222,4 +222,31 @@ fn bad_input_is_refused() {
     assert!(TrainParams::new(Loss::Square, 10, StepRule::Fixed(-1.0)).is_err());
     let x = Array2::from_elem((4, 3), f64::NAN);
     assert!(features(x.view(), None, 0).is_err());
+}
+
+/// Labels outside 0..d−1 (negative, equal to d, or absurdly large) reach none of the public entry points as an
+/// index: each refuses them with a typed error naming the label (these indexed out of bounds before).
+#[test]
+fn labels_out_of_range_are_refused_everywhere() {
+    use deq_kernels::delm::{loss_and_residual, one_hot_targets};
+    use deq_kernels::Error;
+    let (phi, _) = problem(4, 5, 3, 12);
+    let f = gaussian_matrix(3, 5, 1.0, 13);
+    for bad in [-1i64, 3, i64::MAX] {
+        let labels = Array1::from(vec![0i64, 1, bad, 1, 0]);
+        let named = |e: Error| {
+            let text = e.to_string();
+            assert!(text.contains(&format!("label {bad}")), "{text}");
+        };
+        named(one_hot_targets(labels.view(), 3).unwrap_err());
+        for loss in [Loss::Square, Loss::CrossEntropy] {
+            named(loss_and_residual(&f, labels.view(), loss).unwrap_err());
+            named(shallow_optimum(phi.view(), labels.view(), 3, loss).unwrap_err());
+        }
+    }
+    // The random-feature readout sizes its targets by the largest label: a huge one is an allocation error,
+    // not an abort.
+    let labels = Array1::from(vec![0i64, 1, i64::MAX / 16, 1, 0]);
+    let fit = deq_kernels::network::features::RidgeReadout::fit(phi.t(), labels.view(), 1e-3);
+    assert!(fit.is_err());
 }
