@@ -4,7 +4,6 @@
 //! entries; `.npy` files are read and written by every process at once, each at the offsets of its entries.
 
 use std::fs::File;
-use std::io::Read;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
@@ -612,96 +611,34 @@ pub struct NpyHeader {
 }
 
 impl NpyHeader {
-    /// Parse the header of a 2-D little-endian f64 or f32 `.npy` file (versions 1–3) and check that the file
-    /// holds all its data.
+    /// Parse the header of a 2-D little-endian f64 or f32 `.npy` file (versions 1–3, by the library's parser)
+    /// and check that the file holds all its data.
     pub fn read(path: &Path) -> Result<Self> {
-        let bad = |what: &str| {
+        let bad = |what: String| {
             Error::Io(format!(
                 "{} is not a 2-D f64/f32 .npy matrix: {what}",
                 path.display()
             ))
         };
-        let mut file = File::open(path)
-            .map_err(|e| Error::Io(format!("cannot open {}: {e}", path.display())))?;
-        let mut magic = [0u8; 8];
-        file.read_exact(&mut magic).map_err(|_| bad("too short"))?;
-        if &magic[..6] != b"\x93NUMPY" {
-            return Err(bad("no .npy magic"));
-        }
-        let (len, start) = match magic[6] {
-            1 => {
-                let mut l = [0u8; 2];
-                file.read_exact(&mut l).map_err(|_| bad("too short"))?;
-                (u16::from_le_bytes(l) as usize, 10)
-            }
-            2 | 3 => {
-                let mut l = [0u8; 4];
-                file.read_exact(&mut l).map_err(|_| bad("too short"))?;
-                (u32::from_le_bytes(l) as usize, 12)
-            }
-            v => return Err(bad(&format!("unknown format version {v}"))),
-        };
-        if len > 1 << 20 {
-            return Err(bad("header longer than 1 MiB"));
-        }
-        let mut dict = vec![0u8; len];
-        file.read_exact(&mut dict)
-            .map_err(|_| bad("header cut short"))?;
-        let dict = String::from_utf8_lossy(&dict).into_owned();
-        let value = |key: &str| -> Option<String> {
-            let at = dict.find(&format!("'{key}'"))? + key.len() + 2;
-            let rest = dict[at..].trim_start().strip_prefix(':')?.trim_start();
-            let end = if rest.starts_with('(') {
-                rest.find(')')? + 1
-            } else {
-                rest.find([',', '}'])?
-            };
-            Some(rest[..end].trim().to_string())
-        };
-        let bytes = match value("descr").as_deref() {
-            Some("'<f8'") => 8,
-            Some("'<f4'") => 4,
-            Some(d) => {
-                return Err(bad(&format!(
-                    "element type {d}; write f64 ('<f8') or f32 ('<f4')"
+        let header =
+            deq_kernels::npy::NpyHeader::read(path).map_err(|e| Error::Io(e.to_string()))?;
+        let bytes = match header.descr.as_str() {
+            "<f8" => 8,
+            "<f4" => 4,
+            d => {
+                return Err(bad(format!(
+                    "element type '{d}'; write f64 ('<f8') or f32 ('<f4')"
                 )))
             }
-            None => return Err(bad("no descr")),
         };
-        let fortran = match value("fortran_order").as_deref() {
-            Some("False") => false,
-            Some("True") => true,
-            _ => return Err(bad("no fortran_order")),
+        let [m, n] = header.shape[..] else {
+            return Err(bad(format!("shape {:?} is not 2-D", header.shape)));
         };
-        let shape = value("shape").ok_or_else(|| bad("no shape"))?;
-        let dims: Vec<usize> = shape
-            .trim_matches(|c| c == '(' || c == ')')
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(|s| s.parse::<usize>())
-            .collect::<std::result::Result<_, _>>()
-            .map_err(|_| bad(&format!("shape {shape}")))?;
-        let [m, n] = dims[..] else {
-            return Err(bad(&format!("shape {shape} is not 2-D")));
-        };
-        let offset = (start + len) as u64;
-        let need = m
-            .checked_mul(n)
-            .and_then(|e| e.checked_mul(bytes))
-            .and_then(|b| (b as u64).checked_add(offset))
-            .ok_or_else(|| bad(&format!("shape {shape} is too large")))?;
-        let have = file.metadata().map(|md| md.len()).unwrap_or(0);
-        if have < need {
-            return Err(bad(&format!(
-                "the file has {have} bytes where its shape needs {need}"
-            )));
-        }
         Ok(NpyHeader {
             shape: (m, n),
-            fortran,
+            fortran: header.fortran_order,
             bytes,
-            offset,
+            offset: header.data_offset,
         })
     }
 

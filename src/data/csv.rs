@@ -35,6 +35,15 @@ impl LabelColumn {
 /// mapped to 0..K−1 (the mapping is returned).
 pub fn load(path: &Path, label: &LabelColumn) -> Result<(Dataset, Vec<String>)> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    parse(path, &text, label)
+}
+
+/// [`load`] from CSV text.
+pub fn from_text(text: &str, label: &LabelColumn) -> Result<(Dataset, Vec<String>)> {
+    parse(Path::new("(CSV text)"), text, label)
+}
+
+fn parse(path: &Path, text: &str, label: &LabelColumn) -> Result<(Dataset, Vec<String>)> {
     let mut lines = text.lines().filter(|l| !l.trim().is_empty()).peekable();
     let first = *lines.peek().ok_or_else(|| err(path, "the file is empty"))?;
     let sep = [',', ';', '\t']

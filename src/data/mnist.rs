@@ -45,7 +45,7 @@ fn locate(dir: &Path, stem: &str) -> Result<PathBuf> {
     ))
 }
 
-/// The whole content of an IDX file, decompressed when it starts with the gzip magic bytes.
+/// The whole content of an IDX file.
 fn read_bytes(path: &Path) -> Result<Vec<u8>> {
     let mut raw = Vec::new();
     File::open(path)
@@ -53,19 +53,42 @@ fn read_bytes(path: &Path) -> Result<Vec<u8>> {
         .map_err(|e| Error::io(path, e))?
         .read_to_end(&mut raw)
         .map_err(|e| Error::io(path, e))?;
-    if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        flate2::read::GzDecoder::new(&raw[..])
-            .read_to_end(&mut out)
-            .map_err(|e| Error::Format {
-                path: path.to_path_buf(),
-                detail: format!("corrupt gzip stream ({e})"),
-                source: Some(std::sync::Arc::new(e)),
-            })?;
-        Ok(out)
-    } else {
-        Ok(raw)
+    Ok(raw)
+}
+
+/// The bytes themselves, or decompressed when they start with the gzip magic bytes. No more is inflated than
+/// the IDX header inside announces (plus one byte, so that a longer stream is still seen to be too long): a
+/// small corrupt or hostile stream cannot fill memory.
+fn decompressed<'a>(path: &Path, raw: &'a [u8]) -> Result<std::borrow::Cow<'a, [u8]>> {
+    if !raw.starts_with(&[0x1f, 0x8b]) {
+        return Ok(std::borrow::Cow::Borrowed(raw));
     }
+    let corrupt = |e: std::io::Error| Error::Format {
+        path: path.to_path_buf(),
+        detail: format!("corrupt gzip stream ({e})"),
+        source: Some(std::sync::Arc::new(e)),
+    };
+    let mut stream = flate2::read::GzDecoder::new(raw);
+    let mut out = Vec::new();
+    (&mut stream)
+        .take(4)
+        .read_to_end(&mut out)
+        .map_err(corrupt)?;
+    let dims = out.get(3).map_or(0, |&d| u64::from(d));
+    (&mut stream)
+        .take(4 * dims)
+        .read_to_end(&mut out)
+        .map_err(corrupt)?;
+    let announced = out[4.min(out.len())..]
+        .chunks_exact(4)
+        .map(|b| u64::from(u32::from_be_bytes([b[0], b[1], b[2], b[3]])))
+        .try_fold(1u64, |acc, d| acc.checked_mul(d))
+        .unwrap_or(u64::MAX);
+    stream
+        .take(announced.saturating_add(1))
+        .read_to_end(&mut out)
+        .map_err(corrupt)?;
+    Ok(std::borrow::Cow::Owned(out))
 }
 
 /// The dimensions and the payload of an unsigned-byte IDX file with `dims` dimensions.
@@ -98,13 +121,13 @@ fn parse_idx<'a>(path: &Path, bytes: &'a [u8], dims: usize) -> Result<(Vec<usize
             u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize
         })
         .collect();
-    let len: usize = shape.iter().product();
     let payload = &bytes[header..];
-    if payload.len() != len {
+    let len = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
+    if len != Some(payload.len()) {
         return Err(io_err(
             path,
             format!(
-                "IDX header announces {len} values ({shape:?}) but the file holds {}",
+                "IDX header announces {shape:?} values but the file holds {}",
                 payload.len()
             ),
         ));
@@ -119,18 +142,32 @@ pub fn load(dir: &Path, split: Split) -> Result<Dataset> {
         Split::Test => ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
     };
     let (ip, lp) = (locate(dir, img)?, locate(dir, lab)?);
-    let ib = read_bytes(&ip)?;
-    let lb = read_bytes(&lp)?;
-    let (ishape, ipay) = parse_idx(&ip, &ib, 3)?;
-    let (lshape, lpay) = parse_idx(&lp, &lb, 1)?;
+    parse(&ip, &read_bytes(&ip)?, &lp, &read_bytes(&lp)?)
+}
+
+/// [`load`] from the contents of an images file and a labels file (gzipped or not).
+pub fn from_bytes(images: &[u8], labels: &[u8]) -> Result<Dataset> {
+    parse(
+        Path::new("(IDX images)"),
+        images,
+        Path::new("(IDX labels)"),
+        labels,
+    )
+}
+
+fn parse(ip: &Path, images: &[u8], lp: &Path, labels: &[u8]) -> Result<Dataset> {
+    let ib = decompressed(ip, images)?;
+    let lb = decompressed(lp, labels)?;
+    let (ishape, ipay) = parse_idx(ip, &ib, 3)?;
+    let (lshape, lpay) = parse_idx(lp, &lb, 1)?;
     if ishape[0] != lshape[0] {
         return Err(io_err(
-            &lp,
+            lp,
             format!("{} labels for {} images", lshape[0], ishape[0]),
         ));
     }
     if let Some(bad) = lpay.iter().find(|&&l| l > 9) {
-        return Err(io_err(&lp, format!("label {bad} is not a digit")));
+        return Err(io_err(lp, format!("label {bad} is not a digit")));
     }
     let p = ishape[1] * ishape[2];
     let x = Array2::from_shape_vec((ishape[0], p), ipay.iter().map(|&v| v as f64).collect())
@@ -167,5 +204,50 @@ mod tests {
         bad = good.clone();
         bad[2] = 0x0d;
         assert!(parse_idx(p, &bad, 3).is_err());
+    }
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(bytes).unwrap();
+        e.finish().unwrap()
+    }
+
+    #[test]
+    fn pairs_load_from_bytes_gzipped_or_not() {
+        let images = idx(&[3, 2, 2], &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+        let labels = idx(&[3], &[7, 0, 9]);
+        for (i, l) in [
+            (images.clone(), labels.clone()),
+            (gzip(&images), gzip(&labels)),
+        ] {
+            let d = from_bytes(&i, &l).unwrap();
+            assert_eq!(d.x.dim(), (3, 4));
+            assert_eq!(d.x[[2, 3]], 11.0);
+            assert_eq!(d.labels.to_vec(), vec![7, 0, 9]);
+        }
+        let ten = idx(&[3], &[7, 10, 9]);
+        assert!(from_bytes(&images, &ten)
+            .unwrap_err()
+            .to_string()
+            .contains("label 10"));
+        assert!(from_bytes(&images, &idx(&[2], &[1, 2])).is_err());
+    }
+
+    /// Sizes whose product overflows (this panicked on the multiplication), and a gzip stream that inflates
+    /// past what its header announces (read no further than one byte past it).
+    #[test]
+    fn overflowing_and_overlong_files_are_refused() {
+        let p = Path::new("x");
+        let huge = idx(&[u32::MAX, u32::MAX, u32::MAX], &[0; 16]);
+        assert!(parse_idx(p, &huge, 3).is_err());
+        let labels = idx(&[2], &[1, 2]);
+        let mut long = labels.clone();
+        long.extend(std::iter::repeat_n(0u8, 1 << 20));
+        let packed = gzip(&long);
+        let inflated = decompressed(p, &packed).unwrap();
+        assert_eq!(inflated.len(), labels.len() + 1);
+        assert!(from_bytes(&gzip(&idx(&[2, 1, 1], &[3, 4])), &gzip(&long)).is_err());
+        assert!(decompressed(p, &[0x1f, 0x8b, 0, 1, 2]).is_err());
     }
 }
