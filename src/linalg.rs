@@ -1,6 +1,6 @@
 //! The crate's own linear-algebra plumbing: the Gram matrix by a triangular product, mirroring one triangle of a
-//! symmetric matrix, f64 buffers handed out as the caller's element type, and the CPU check of the vectorized
-//! loops. Products and ndarray ↔ faer views come from [`crate::eigen::views`].
+//! symmetric matrix, and f64 buffers handed out as the caller's element type. Products and ndarray ↔ faer views
+//! come from [`crate::eigen::views`].
 
 use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
@@ -44,19 +44,6 @@ pub(crate) fn into_real<T: Real>(a: Array2<f64>) -> Array2<T> {
         unsafe { std::ptr::read(&*a as *const Array2<f64> as *const Array2<T>) }
     } else {
         a.mapv(T::from_f64)
-    }
-}
-
-/// Whether the CPU has AVX2 and FMA, for the inner loops compiled twice (portably and for AVX2) and chosen at run
-/// time.
-pub(crate) fn avx2_fma() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
     }
 }
 

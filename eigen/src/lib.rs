@@ -55,7 +55,8 @@ mod lapack_driver;
 pub mod operator;
 mod real;
 mod root_free_ql;
-mod simd;
+#[doc(hidden)]
+pub mod simd;
 pub mod slq;
 pub mod spectrum;
 mod spin_team;

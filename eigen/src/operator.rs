@@ -112,30 +112,14 @@ fn product_with_width<T: EigenScalar, const W: usize>(
     }
 }
 
-/// out[r] = Σ_j a_rows[r·n + j]·xr[j] for the rows r of one task.
-fn rows_times_block<T: EigenScalar, const W: usize>(
-    a_rows: &[T],
-    n: usize,
-    xr: &[[T; W]],
-    out: &mut [[T; W]],
-) {
-    #[cfg(target_arch = "x86_64")]
-    if crate::simd::avx2_fma() {
-        // SAFETY: the CPU supports AVX2 and FMA.
-        return unsafe { rows_times_block_avx2(a_rows, n, xr, out) };
-    }
-    rows_times_block_portable(a_rows, n, xr, out)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn rows_times_block_avx2<T: EigenScalar, const W: usize>(
-    a_rows: &[T],
-    n: usize,
-    xr: &[[T; W]],
-    out: &mut [[T; W]],
-) {
-    rows_times_block_portable(a_rows, n, xr, out)
+crate::widest_vectors! {
+    /// out[r] = Σ_j a_rows[r·n + j]·xr[j] for the rows r of one task.
+    fn rows_times_block[T: EigenScalar, const W: usize](
+        a_rows: &[T],
+        n: usize,
+        xr: &[[T; W]],
+        out: &mut [[T; W]]
+    ) = rows_times_block_portable
 }
 
 /// Rows of A advanced together in the inner loop: independent accumulator chains that share each row of X.

@@ -258,6 +258,17 @@ fn slot(k: Kernel) -> usize {
     }
 }
 
+crate::eigen::widest_vectors! {
+    /// [`Recursion::row_portable`] compiled for the widest vectors the CPU has.
+    fn recursion_row[T: Real](
+        this: &Recursion<'_>,
+        i: usize,
+        first: &mut [f64],
+        rest: &mut [&mut [T]],
+        slots: &[usize]
+    ) = Recursion::row_portable
+}
+
 /// The layer-by-layer recursion for one entry, given G_ij and the layers' diagonal variances.
 struct Recursion<'a> {
     layers: &'a [DenseLayer],
@@ -323,24 +334,7 @@ impl Recursion<'_> {
     /// the first output, `rest` receives the others; `slots` are the outputs' indices in the recursion's
     /// triples. Blocks of [`BLOCK`] first; compiled for AVX2 as well, chosen at run time.
     fn row<T: Real>(&self, i: usize, first: &mut [f64], rest: &mut [&mut [T]], slots: &[usize]) {
-        #[cfg(target_arch = "x86_64")]
-        if crate::linalg::avx2_fma() {
-            // SAFETY: the CPU supports AVX2 and FMA.
-            return unsafe { self.row_avx2(i, first, rest, slots) };
-        }
-        self.row_portable(i, first, rest, slots)
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn row_avx2<T: Real>(
-        &self,
-        i: usize,
-        first: &mut [f64],
-        rest: &mut [&mut [T]],
-        slots: &[usize],
-    ) {
-        self.row_portable(i, first, rest, slots)
+        recursion_row(self, i, first, rest, slots)
     }
 
     #[inline(always)]

@@ -39,7 +39,6 @@ struct SeriesTable {
     second: Vec<f64>,
     /// √(T_i/E_i): relative Parseval tail after `terms` terms.
     rel_tail: Vec<f64>,
-    fma: bool,
 }
 
 impl SeriesTable {
@@ -96,7 +95,6 @@ impl SeriesTable {
             blocks,
             second,
             rel_tail,
-            fma: crate::linalg::avx2_fma(),
         }
     }
 
@@ -215,31 +213,13 @@ fn horner_pair<const FMA: bool>(
     (acc_u, acc_v)
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn horner_pair_fma(
-    u: Leading,
-    v: Leading,
-    rho: &[f64; BLOCK],
-) -> ([f64; BLOCK], [f64; BLOCK]) {
-    horner_pair::<true>(u, v, rho)
-}
-
-/// [`horner_pair`] compiled for AVX2 and FMA when the CPU has them.
-#[inline(always)]
-fn mehler_pair(
-    fma: bool,
-    u: Leading,
-    v: Leading,
-    rho: &[f64; BLOCK],
-) -> ([f64; BLOCK], [f64; BLOCK]) {
-    #[cfg(target_arch = "x86_64")]
-    if fma {
-        // SAFETY: `fma` is true only when the CPU supports AVX2 and FMA.
-        return unsafe { horner_pair_fma(u, v, rho) };
-    }
-    let _ = fma;
-    horner_pair::<false>(u, v, rho)
+crate::eigen::widest_vectors! {
+    /// [`horner_pair`] compiled for AVX2 and FMA, with fused multiply–adds, when the CPU has them.
+    fn mehler_pair(
+        u: Leading,
+        v: Leading,
+        rho: &[f64; BLOCK]
+    ) -> ([f64; BLOCK], [f64; BLOCK]) = horner_pair::<false>, fused = horner_pair::<true>
 }
 
 enum Mode {
@@ -430,7 +410,6 @@ impl LayerDual {
         let terms_k = value.terms_for(rmax);
         let terms_d = table_d.map_or(0, |t| t.terms_for(rmax));
         let (mut k, mut kd) = mehler_pair(
-            value.fma,
             value.leading(i, b, terms_k),
             table_d.map_or(Leading::EMPTY, |t| t.leading(i, b, terms_d)),
             &rho,

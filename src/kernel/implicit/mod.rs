@@ -303,6 +303,16 @@ enum Model {
     FengKolter,
 }
 
+crate::eigen::widest_vectors! {
+    /// [`EntryMap::row_portable`] compiled for the widest vectors the CPU has.
+    fn entry_map_row[B: Fn(f64) -> f64 + Sync](
+        this: &EntryMap<'_, B>,
+        i: usize,
+        outs: &[Kernel],
+        rows: &mut [&mut [f64]]
+    ) -> Result<EntryStats> = EntryMap::row_portable
+}
+
 /// The entry equation y = a·F(y) + b(g) shared by both models, g = x_iᵀx_j.
 struct EntryMap<'a, B> {
     dual: &'a LayerDual,
@@ -477,23 +487,7 @@ impl<B: Fn(f64) -> f64 + Sync> EntryMap<'_, B> {
     /// Row i (j ≤ i) of every output; `rows[0]` holds the Gram row x_iᵀx_j on entry and is overwritten entry
     /// by entry after it is read. Compiled for AVX2 as well, chosen at run time.
     fn row(&self, i: usize, outs: &[Kernel], rows: &mut [&mut [f64]]) -> Result<EntryStats> {
-        #[cfg(target_arch = "x86_64")]
-        if crate::linalg::avx2_fma() {
-            // SAFETY: the CPU supports AVX2 and FMA.
-            return unsafe { self.row_avx2(i, outs, rows) };
-        }
-        self.row_portable(i, outs, rows)
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn row_avx2(
-        &self,
-        i: usize,
-        outs: &[Kernel],
-        rows: &mut [&mut [f64]],
-    ) -> Result<EntryStats> {
-        self.row_portable(i, outs, rows)
+        entry_map_row(self, i, outs, rows)
     }
 
     // The column index addresses every output row and the Gram row at once.
