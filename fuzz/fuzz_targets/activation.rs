@@ -8,7 +8,8 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let spec = String::from_utf8_lossy(data);
     if let Ok(act) = parse_activation(&spec) {
-        let reparsed = parse_activation(&act.name()).expect("a parsed activation's name parses again");
+        let reparsed =
+            parse_activation(&act.name()).expect("a parsed activation's name parses again");
         assert_eq!(reparsed.name(), act.name());
         if let Ok(m) = ScaleMoments::compute(&act, 0.7) {
             assert!(m.second_moment().is_finite(), "{spec}: {m:?}");

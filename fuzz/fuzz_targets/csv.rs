@@ -10,7 +10,10 @@ fuzz_target!(|data: &[u8]| {
     let (column, body) = text.split_once('\n').unwrap_or((&text, ""));
     if let Ok((d, classes)) = from_text(body, &LabelColumn::parse(column)) {
         assert_eq!(d.x.nrows(), d.labels.len());
-        assert!(d.labels.iter().all(|&l| l >= 0 && (l as usize) < classes.len()));
+        assert!(d
+            .labels
+            .iter()
+            .all(|&l| l >= 0 && (l as usize) < classes.len()));
         assert!(d.x.iter().all(|v| v.is_finite()));
     }
 });
