@@ -1,7 +1,9 @@
 """Time NumPy and SciPy (OpenBLAS) symmetric eigensolvers on the matrices benches/eigen.rs writes
 (DEQK_EIG_DATA=DIR cargo bench --bench eigen): all eigenvalues (numpy.linalg.eigvalsh, scipy.linalg.eigh with
 eigvals_only and each driver) and all eigenpairs (numpy.linalg.eigh, scipy.linalg.eigh per driver), and the
-20 largest pairs (scipy.linalg.eigh subset_by_index with driver evr, and scipy.sparse.linalg.eigsh).
+20 largest pairs (scipy.linalg.eigh subset_by_index with driver evr, and scipy.sparse.linalg.eigsh, i.e. ARPACK,
+asked for the same relative accuracy as deq-kernels' block Lanczos: tol = 1.5e-10, ARPACK's criterion being a
+Ritz residual of at most tol·|θ|, deq-kernels' at most 1.5e-10·max|θ|).
 
 Usage: python benches/eig_scipy.py DIR N1 N2 ...   Prints one JSON line per measurement (median of `REPS`,
 default 3; with `CASES=pairs/scipy.evd,values/` only the cases whose names start with one of the given prefixes).
@@ -17,6 +19,8 @@ import scipy.linalg as sl
 import scipy.sparse.linalg as ssl
 
 REPS = int(os.environ.get("REPS", "3"))
+# deq-kernels' LanczosParams default tolerance (eigen::lanczos): the same accuracy asked of ARPACK.
+LANCZOS_TOL = 1.5e-10
 CASES = [c for c in os.environ.get("CASES", "").split(",") if c]
 
 
@@ -42,7 +46,7 @@ def main():
             "pairs/scipy.evd": lambda: sl.eigh(K, driver="evd"),
             "pairs/scipy.evr": lambda: sl.eigh(K, driver="evr"),
             "top20/scipy.evr": lambda: sl.eigh(K, subset_by_index=[n - 20, n - 1], driver="evr"),
-            "top20/scipy.eigsh": lambda: ssl.eigsh(K, k=20, which="LA"),
+            "top20/scipy.eigsh": lambda: ssl.eigsh(K, k=20, which="LA", tol=LANCZOS_TOL),
         }
         for name, f in cases.items():
             if CASES and not any(name.startswith(c) for c in CASES):

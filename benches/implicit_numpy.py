@@ -8,7 +8,11 @@ sum_k a_k(s_i) a_k(s_j) rho^k with per-sample Hermite coefficients from Gauss-He
 (numpy.polynomial.hermite_e), K terms, by Horner over n x n matrices.
 
 Usage: python benches/implicit_numpy.py DATA_DIR N1 N2 ...   (DATA_DIR holds X<N>.npy and, for checking,
-K<N>_deq_<act>.npy written by `deqk kernel --model deq --kind ntk`). Prints one JSON line per run.
+K<N>_deq_<act>.npy written by `deqk kernel --model deq --kind ntk`). Prints one JSON line per size and
+activation: the median of REPS (default 3) timed calls after one untimed warm-up call on the same data, so that
+imports, the BLAS thread pool and the first touch of memory are paid before timing, as in criterion's warm-up.
+NumPy's products (X Xᵀ) run on all cores through OpenBLAS (leave OPENBLAS_NUM_THREADS unset); its elementwise
+passes run on one core, which is NumPy's own limit.
 """
 import json
 import math
@@ -22,6 +26,7 @@ from numpy.polynomial.hermite_e import hermegauss
 SIGMA_A2, SIGMA_B2 = 0.2, 0.8
 TOL = 1e-12
 TANH_TERMS = int(os.environ.get("TANH_TERMS", "120"))
+REPS = int(os.environ.get("REPS", "3"))
 GH_NODES = 200
 
 nodes, weights = hermegauss(GH_NODES)
@@ -113,10 +118,15 @@ def main():
     for n in map(int, sys.argv[2:]):
         X = np.load(os.path.join(data, f"X{n}.npy"))
         for act in ["relu", "tanh"]:
-            t0 = time.perf_counter()
-            G, K, iterations = deq_ck_ntk(X, act)
-            seconds = time.perf_counter() - t0
-            rec = {"n": n, "activation": act, "numpy_seconds": round(seconds, 3), "iterations": iterations}
+            deq_ck_ntk(X, act)
+            samples = []
+            for _ in range(REPS):
+                t0 = time.perf_counter()
+                G, K, iterations = deq_ck_ntk(X, act)
+                samples.append(time.perf_counter() - t0)
+            rec = {"n": n, "activation": act, "numpy_seconds": round(sorted(samples)[len(samples) // 2], 3),
+                   "samples": [round(t, 3) for t in samples], "iterations": iterations,
+                   "cores": os.cpu_count(), "openblas_num_threads": os.environ.get("OPENBLAS_NUM_THREADS")}
             ref = os.path.join(data, f"K{n}_deq_{act}.npy")
             if os.path.exists(ref):
                 Kr = np.load(ref)

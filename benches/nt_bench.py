@@ -1,7 +1,7 @@
 """Time neural-tangents 0.6.5 (jax 0.4.30, CPU, float64) on the network of benches/explicit_kernels.rs:
 depth 3, sigma_w2 = 1, sigma_b2 = 0.1, CK (nngp) + NTK, data from `deqk gmm --p 784 --n N --seed 7`.
 
-Usage: [NT_TANH_DEG=64] [NT_ONLY=tanh] python benches/nt_bench.py DATA_DIR N1 N2 ...   (DATA_DIR holds X<N>.npy and, for checking, K<N>_<act>.npy)
+Usage: [NT_TANH_DEG=64] [NT_ONLY=tanh] [NT_REPS=3] python benches/nt_bench.py DATA_DIR N1 N2 ...   (DATA_DIR holds X<N>.npy and, for checking, K<N>_<act>.npy)
 Prints one JSON line per measurement.
 """
 import json
@@ -51,7 +51,7 @@ def main():
                 k.ntk.block_until_ready()
                 first = time.perf_counter() - t0
                 runs = []
-                for _ in range(3 if n <= 4000 else 2):
+                for _ in range(int(os.environ.get("NT_REPS", "3" if n <= 4000 else "2"))):
                     t0 = time.perf_counter()
                     k = fn(xs, None, get=("nngp", "ntk"))
                     k.ntk.block_until_ready()

@@ -11,7 +11,9 @@
 # Needs python3 with numpy and scipy and the system OpenBLAS. Writes DATA/K<n>.npy (the matrix of
 # benches/eigen.rs, seed 7) when missing.
 # Usage: benches/run_eigen_interleaved.sh [sizes, default 1000,2000,4000,8000] [rounds, default 5]
-#   REPS calls per side per round (default 3), KINDS=values,pairs (default both),
+#   REPS calls per side per round (default 3), KINDS=values,pairs,top20 (default values,pairs; top20 races
+#   deq-kernels' block Lanczos for the 20 largest pairs against SciPy's evr subset and ARPACK at the same
+#   tolerance),
 #   SCIPY_VALUES / SCIPY_PAIRS: the NumPy/SciPy cases raced (default every driver: values/, pairs/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,12 +31,16 @@ echo "== $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-), 
 python3 -c "import numpy, scipy; print('numpy', numpy.__version__, 'scipy', scipy.__version__)"
 
 ours() { # n kind → one JSON line per timed deq-kernels case: the median of REPS calls
-  local flag="" drivers=$DRIVERS
+  local flag="" drivers=$DRIVERS backends=$BACKENDS
+  if [ "$2" = top20 ]; then
+    backends=lanczos
+    flag="--top 20"
+  fi
   if [ "$2" = pairs ]; then # the two-stage driver has no eigenvectors
     flag="--vectors"
     drivers=$(tr , '\n' <<<"$DRIVERS" | grep -v 2stage | paste -sd, -)
   fi
-  "$DEQK" bench-eig --input "$DATA/K$1.npy" --backends "$BACKENDS" --drivers "${drivers:-auto}" --reps "$REPS" $flag --json \
+  "$DEQK" bench-eig --input "$DATA/K$1.npy" --backends "$backends" --drivers "${drivers:-auto}" --reps "$REPS" $flag --json \
     | python3 -c "
 import json, sys
 for r in json.load(sys.stdin)['results']:
@@ -43,7 +49,11 @@ for r in json.load(sys.stdin)['results']:
 
 scipy() { # n kind → one JSON line per NumPy/SciPy driver: the median of REPS calls
   local cases
-  if [ "$2" = pairs ]; then cases=${SCIPY_PAIRS:-pairs/}; else cases=${SCIPY_VALUES:-values/}; fi
+  case "$2" in
+    pairs) cases=${SCIPY_PAIRS:-pairs/} ;;
+    top20) cases=top20/ ;;
+    *) cases=${SCIPY_VALUES:-values/} ;;
+  esac
   CASES=$cases REPS=$REPS python3 benches/eig_scipy.py "$DATA" "$1" \
     | python3 -c "
 import json, sys

@@ -430,6 +430,21 @@ pub struct BenchEigArgs {
     json: bool,
 }
 
+/// The process's peak resident memory so far (Linux: VmHWM of /proc/self/status, the high-water mark of the
+/// resident set), in bytes; `None` where that is not available.
+fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line
+        .trim_start_matches("VmHWM:")
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib * 1024)
+}
+
 fn median(samples: &[f64]) -> f64 {
     let mut s = samples.to_vec();
     s.sort_by(f64::total_cmp);
@@ -525,13 +540,19 @@ pub fn bench_eig(args: BenchEigArgs) -> Result<(), Error> {
         Dtype::F32 => time_backends::<f32>(&args, a.view())?,
     };
     let threads = deq_kernels::eigen::Par::Pool.requested();
+    let peak = peak_rss_bytes();
     let value = json!({"n": n, "dtype": args.dtype.name(),
                        "reps": args.reps, "threads": threads,
                        "openblas_num_threads": std::env::var("OPENBLAS_NUM_THREADS").ok(),
+                       "peak_rss_bytes": peak,
                        "results": rows});
     print(args.json, &value, || {
+        let peak = peak.map_or("unknown".to_string(), |b| {
+            format!("{:.2} GB", b as f64 / 1e9)
+        });
         let mut s = format!(
-            "n = {n}, {:?}, {threads} threads, median of {} call(s)\n{:<10} {:<14} {:>10} {:>8}",
+            "n = {n}, {:?}, {threads} threads, median of {} call(s), peak resident memory {peak} \
+             (the whole process: matrix, copies, workspaces)\n{:<10} {:<14} {:>10} {:>8}",
             args.dtype, args.reps, "backend", "driver", "seconds", "count"
         );
         for r in &rows {

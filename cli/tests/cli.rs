@@ -558,6 +558,10 @@ fn eigenvalues_and_spectra_from_the_command_line() {
     ));
     assert_eq!(r["results"].as_array().unwrap().len(), 2);
     assert!(r["results"][1]["max_top_difference"].as_f64().unwrap() < 1e-9);
+    // The peak resident memory covers at least the 120×120 matrix the run held.
+    if cfg!(target_os = "linux") {
+        assert!(r["peak_rss_bytes"].as_u64().unwrap() > 120 * 120 * 8);
+    }
 
     // Repeated calls report their median; the built-in matrix can be saved and timed again from the file,
     // giving the same spectrum.

@@ -7,9 +7,9 @@ use deq_eigen::spectrum::{
     histogram, operator_norm_distance, outliers, relative_frobenius, wasserstein1,
 };
 use deq_eigen::testing::{
-    check_backend, check_backends_agree, check_lanczos_extremes, check_slq_density, kernel_like,
-    sizes, symmetric_matrices, with_spectrum, MatrixFamily, MatrixSpec, Scale, Spectrum,
-    TestMatrix, BLOCKED_FROM,
+    check_backend, check_backends_agree, check_lanczos_extremes, check_orthogonality,
+    check_residual, check_slq_density, kernel_like, sizes, symmetric_matrices, with_spectrum,
+    MatrixFamily, MatrixSpec, Scale, Spectrum, TestMatrix, BLOCKED_FROM,
 };
 use deq_eigen::{
     EigenRequest, EigenScalar, Error, FaerEigen, LanczosEigen, Subset, SymmetricEigensolver,
@@ -194,41 +194,85 @@ fn single_precision_matches_double() {
     }
 }
 
-/// Past `FaerEigen`'s blocked threshold (the blocked tridiagonalization, the crate's divide and conquer, the
-/// blocked back-transformation; at 1600 many panels and products split over the threads): every family of the
-/// kit at n = 450 and the hardest constructed spectra at 1600, in f64 and f32.
+/// The default backend where users solve, past its blocked threshold (the blocked tridiagonalization, the
+/// crate's divide and conquer, the blocked back-transformation; at 1000 and 2000 many panels and products split
+/// over the threads): every family of the kit at n = 400 (the threshold itself) in f64 and f32 and at n = 1000 in
+/// f64, each at scale one, near overflow and near underflow, values and pairs, residual and orthogonality to
+/// 50·n·ε·‖A‖ and 50·n·ε; every LAPACK driver on the same matrices at scale one under `--features openblas`,
+/// with its eigenvalues equal to faer's to 50·n·ε·‖A‖; the hardest constructed spectra at 2000.
 #[test]
-fn blocked_path_passes_the_kit_at_every_family() {
-    let spec = |family, n| MatrixSpec {
+fn blocked_path_passes_the_kit_at_scale() {
+    let spec = |family, n, scale| MatrixSpec {
         family,
         n,
-        scale: Scale::Unit,
+        scale,
         seed: 17,
     };
+    let scales = [Scale::Unit, Scale::NearOverflow, Scale::NearUnderflow];
     for family in deq_eigen::testing::families() {
-        assert_backend(
-            &FaerEigen::default(),
-            &TestMatrix::<f64>::new(spec(family, BLOCKED_FROM + 50)),
-            50.0,
-        );
-        assert_backend(
-            &FaerEigen::default(),
-            &TestMatrix::<f32>::new(spec(family, BLOCKED_FROM + 50)),
-            50.0,
-        );
+        for scale in scales {
+            let a = TestMatrix::<f32>::new(spec(family, BLOCKED_FROM, scale));
+            assert_backend(&FaerEigen::default(), &a, 50.0);
+            for n in [BLOCKED_FROM, 1000] {
+                let a = TestMatrix::<f64>::new(spec(family, n, scale));
+                if scale != Scale::Unit {
+                    assert_backend(&FaerEigen::default(), &a, 50.0);
+                    continue;
+                }
+                for (b, c) in dense_backends() {
+                    assert_backend(b.as_ref(), &a, c);
+                    let agree =
+                        check_backends_agree(b.as_ref(), &FaerEigen::default(), &a, 50.0).unwrap();
+                    assert!(agree.holds(), "{} on {a:?}: {agree}", b.name());
+                }
+            }
+        }
     }
-    for shape in [
-        Spectrum::Clustered,
-        Spectrum::Repeated,
-        Spectrum::RankDeficient,
+    for family in [
+        MatrixFamily::KnownSpectrum(Spectrum::Clustered),
+        MatrixFamily::KnownSpectrum(Spectrum::Graded),
+        MatrixFamily::KnownSpectrum(Spectrum::RankDeficient),
+        MatrixFamily::GluedWilkinson,
     ] {
-        let family = MatrixFamily::KnownSpectrum(shape);
         assert_backend(
             &FaerEigen::default(),
-            &TestMatrix::<f64>::new(spec(family, 1600)),
+            &TestMatrix::<f64>::new(spec(family, 2000, Scale::Unit)),
             50.0,
         );
     }
+}
+
+/// f32 entries of magnitude 1e35 (beyond √(ε/s) ≈ 3e15, where the solver scales by a power of two first, as
+/// ?syevd does): eigenvalues within 50·n·ε·‖A‖ of the exact spectrum scaled alike, residual and orthogonality as
+/// at scale one, nothing turned into NaN.
+#[test]
+fn single_precision_near_1e35_is_solved() {
+    let n = 1000;
+    let (unit, lambda) = deq_eigen::testing::test_matrix(MatrixSpec {
+        family: MatrixFamily::KnownSpectrum(Spectrum::Uniform),
+        n,
+        scale: Scale::Unit,
+        seed: 23,
+    });
+    let lambda = lambda.expect("a known spectrum");
+    let largest = unit.iter().fold(0f64, |m, x| m.max(x.abs()));
+    let factor = 1e35 / largest;
+    let a = TestMatrix::<f32>::from_matrix(unit.mapv(|x| (x * factor) as f32));
+    assert!(a.matrix.iter().all(|x| x.is_finite()));
+    let d = FaerEigen::default()
+        .solve(a.matrix.view(), &EigenRequest::pairs())
+        .unwrap();
+    let tol = 50.0 * n as f64 * f32::EPSILON as f64 * a.norm;
+    for (got, want) in d.values.iter().zip(&lambda) {
+        assert!(got.is_finite());
+        assert!(
+            (f64::from(*got) - want * factor).abs() <= tol,
+            "{got} vs {}",
+            want * factor
+        );
+    }
+    assert!(check_residual(&a, &d, 50.0).holds());
+    assert!(check_orthogonality(&d, 50.0).holds());
 }
 
 fn kernel_matrix(n: usize, seed: u64) -> Array2<f64> {
