@@ -117,7 +117,7 @@ def main():
     data = sys.argv[1]
     for n in map(int, sys.argv[2:]):
         X = np.load(os.path.join(data, f"X{n}.npy"))
-        for act in ["relu", "tanh"]:
+        for act in os.environ.get("ACTIVATIONS", "relu,tanh").split(","):
             deq_ck_ntk(X, act)
             samples = []
             for _ in range(REPS):
