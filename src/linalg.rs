@@ -47,6 +47,18 @@ pub(crate) fn into_real<T: Real>(a: Array2<f64>) -> Array2<T> {
     }
 }
 
+/// A rows×cols matrix whose entries `draw` gives in row-major order; an allocation error (instead of an abort)
+/// when the memory is not there.
+pub(crate) fn filled_matrix(
+    rows: usize,
+    cols: usize,
+    mut draw: impl FnMut() -> f64,
+) -> Result<Array2<f64>> {
+    let mut out = zeroed_matrix::<f64>(rows, cols)?;
+    out.iter_mut().for_each(|x| *x = draw());
+    Ok(out)
+}
+
 /// Rows and columns of the square tiles that [`mirror_lower_to_upper`] copies.
 const MIRROR_TILE: usize = 64;
 

@@ -274,6 +274,13 @@ fn moments(name: &str, tau: f64, hermite: usize, json: bool) -> Result<(), Error
 fn dual(name: &str, c: Cov2, json: bool) -> Result<(), Error> {
     let act = activation(name)?;
     let d = dual_pair(&act, &c);
+    if !d.k.is_finite() || d.kdot.is_some_and(|v| !v.is_finite()) {
+        return Err(Error::InvalidParameter {
+            name: "covariance",
+            value: c.s11.max(c.s22),
+            requirement: "the dual kernel overflows f64 at this covariance; use smaller variances or activation parameters",
+        });
+    }
     let value = json!({"activation": act.name(), "s11": c.s11, "s22": c.s22, "s12": c.s12, "k": d.k, "kdot": d.kdot});
     print(json, &value, || {
         format!(

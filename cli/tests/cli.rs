@@ -249,12 +249,53 @@ fn absurd_sizes_are_refused_with_one_line() {
         vec!["delm", "--width", huge],
         vec!["reproduce", "--p", huge, "--out", &path("run")],
         vec!["reproduce", "--width", huge, "--out", &path("run")],
+        vec!["koopman", "--dz", huge],
     ] {
         let out = deqk(&args);
         let e = one_line_error(&out);
         assert!(e.contains("cannot allocate"), "{args:?}: {e}");
     }
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    // A depth past MAX_DEPTH is refused before anything is allocated (this aborted on a 320 GB layer list);
+    // moments at scales near the largest finite values end (they looped forever), and a dual kernel that
+    // overflows f64 is an error, not NaN printed as a result.
+    deqk(&["gmm", "--p", "16", "--n", "20", "--out", &x, "--labels", &y]);
+    let e = one_line_error(&deqk(&[
+        "kernel",
+        "--model",
+        "mlp",
+        "--activation",
+        "relu",
+        "--kind",
+        "ck",
+        "--depth",
+        huge,
+        "--input",
+        &x,
+        "--out",
+        &path("k.npy"),
+    ]));
+    assert!(e.contains("depth"), "{e}");
+    let out = deqk(&[
+        "moments",
+        "--activation",
+        "lrelu:1e308,1e308",
+        "--tau",
+        "1e308",
+    ]);
+    assert!(out.status.code().is_some(), "ended by a signal");
+    let e = one_line_error(&deqk(&[
+        "dual",
+        "--activation",
+        "quadratic:1e300,1e300,1e300",
+        "--s11",
+        "1e300",
+        "--s22",
+        "1",
+        "--s12",
+        "0",
+    ]));
+    assert!(e.contains("overflows"), "{e}");
 }
 
 #[test]

@@ -105,17 +105,33 @@ fn adapt<F: Fn(f64) -> f64>(g: &F, a: f64, b: f64, whole: f64, tol: f64, depth: 
     adapt(g, a, m, left, tol, depth - 1) + adapt(g, m, b, right, tol, depth - 1)
 }
 
-/// Sorted, de-duplicated cut points inside (lo, hi): the caller's kinks plus a regular grid of `step`.
+/// At most this many grid panels in [`cut_points`]: an interval that would need more (a range near the largest
+/// finite values, where adding `step` no longer moves t) gets this many of equal width instead of a loop that
+/// never ends.
+const MAX_GRID_PANELS: f64 = 1e5;
+
+/// Sorted, de-duplicated cut points inside (lo, hi): the caller's kinks plus a regular grid of `step` (wider
+/// when more than [`MAX_GRID_PANELS`] panels would be needed).
 fn cut_points(lo: f64, hi: f64, kinks: &[f64], step: f64) -> Vec<f64> {
     let mut cuts: Vec<f64> = kinks
         .iter()
         .copied()
         .filter(|c| c.is_finite() && *c > lo && *c < hi)
         .collect();
-    let mut t = lo + step;
-    while t < hi - 1e-12 {
-        cuts.push(t);
-        t += step;
+    let span = hi - lo;
+    let panels = (span / step).ceil();
+    if span.is_finite() && panels.is_finite() && panels >= 1.0 {
+        let (panels, width) = if panels > MAX_GRID_PANELS {
+            (MAX_GRID_PANELS, span / MAX_GRID_PANELS)
+        } else {
+            (panels, step)
+        };
+        for k in 1..panels as usize {
+            let t = lo + k as f64 * width;
+            if t < hi - 1e-12 {
+                cuts.push(t);
+            }
+        }
     }
     cuts.push(lo);
     cuts.push(hi);
@@ -234,6 +250,25 @@ pub fn composite_gaussian_rule(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Ranges near the largest finite values, where t + step == t, end with a bounded grid (this looped forever
+    /// on `deqk moments --activation lrelu:1e308,1e308 --tau 1e308`); ordinary ranges keep the grid of `step`.
+    #[test]
+    fn cut_points_are_bounded_on_huge_ranges() {
+        let cuts = cut_points(-1e300, 1e300, &[0.0], 2.0);
+        assert!(cuts.len() <= MAX_GRID_PANELS as usize + 2);
+        assert!(cuts.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(cuts.first(), Some(&-1e300));
+        assert_eq!(cuts.last(), Some(&1e300));
+        assert_eq!(
+            cut_points(-4.0, 4.0, &[0.5], 2.0),
+            vec![-4.0, -2.0, 0.0, 0.5, 2.0, 4.0]
+        );
+        assert_eq!(
+            cut_points(0.0, f64::INFINITY, &[], 2.0),
+            vec![0.0, f64::INFINITY]
+        );
+    }
 
     #[test]
     fn legendre_rule_is_exact_for_polynomials() {

@@ -3,7 +3,7 @@
 use super::gauss::expect;
 use super::{Activation, Derivative, Parity};
 use crate::error::check_positive;
-use crate::Result;
+use crate::{Error, Result};
 
 /// The moments of σ at scale τ, with ξ ~ N(0,1) (math §2):
 ///
@@ -39,11 +39,23 @@ pub struct ScaleMoments {
 
 impl ScaleMoments {
     /// Moments at scale τ > 0: the closed form if the activation has one, quadrature otherwise.
+    /// Moments that overflow f64 (an activation's values near the largest finite numbers at this scale) are
+    /// an error, never ∞ or NaN handed on.
     pub fn compute<A: Activation + ?Sized>(act: &A, tau: f64) -> Result<Self> {
         check_positive("tau", tau)?;
-        match act.closed_moments(tau) {
-            Some(m) => Ok(m),
-            None => Self::by_quadrature(act, tau),
+        let m = match act.closed_moments(tau) {
+            Some(m) => m,
+            None => Self::by_quadrature(act, tau)?,
+        };
+        let all = [m.m0, m.m1, m.m2, m.v, m.q, m.d.unwrap_or(0.0)];
+        if all.iter().all(|x| x.is_finite()) {
+            Ok(m)
+        } else {
+            Err(Error::InvalidParameter {
+                name: "tau",
+                value: tau,
+                requirement: "the activation's moments at this scale overflow f64; use a smaller scale or smaller activation parameters",
+            })
         }
     }
 

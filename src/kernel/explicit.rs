@@ -98,14 +98,30 @@ pub struct MlpParams {
     tau0: Option<f64>,
 }
 
+/// The deepest network the explicit recursions accept: each layer costs one pass over the n×n kernel, and long
+/// before this depth the layer kernels have settled (for a DEQ's limit, use the implicit kernels).
+pub const MAX_DEPTH: usize = 1_000_000;
+
+fn check_depth(depth: usize) -> Result<()> {
+    if depth == 0 || depth > MAX_DEPTH {
+        return Err(Error::InvalidParameter {
+            name: "depth",
+            value: depth as f64,
+            requirement: "a network needs between 1 and 1 000 000 hidden layers (MAX_DEPTH)",
+        });
+    }
+    Ok(())
+}
+
 impl MlpParams {
-    /// `depth` identical hidden layers.
+    /// `depth` identical hidden layers, 1 ≤ depth ≤ [`MAX_DEPTH`].
     pub fn new(
         activation: impl Into<ActivationRef>,
         depth: usize,
         sigma_w2: f64,
         sigma_b2: f64,
     ) -> Result<Self> {
+        check_depth(depth)?;
         Self::from_layers(vec![DenseLayer::new(activation, sigma_w2, sigma_b2); depth])
     }
 
@@ -124,13 +140,7 @@ impl MlpParams {
 
     /// Arbitrary hidden layers, input side first.
     pub fn from_layers(layers: Vec<DenseLayer>) -> Result<Self> {
-        if layers.is_empty() {
-            return Err(Error::InvalidParameter {
-                name: "depth",
-                value: 0.0,
-                requirement: "a network needs at least one hidden layer",
-            });
-        }
+        check_depth(layers.len())?;
         for l in &layers {
             check_nonnegative("sigma_w2", l.sigma_w2)?;
             check_nonnegative("sigma_b2", l.sigma_b2)?;

@@ -16,7 +16,7 @@
 pub mod empirical;
 pub mod features;
 
-use crate::linalg::zeroed_matrix;
+use crate::linalg::{filled_matrix, zeroed_matrix};
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, Zip};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -89,27 +89,25 @@ impl Weights {
     /// A rows×cols matrix of i.i.d. entries, drawn in row-major order; [`Error::Eigen`] with an allocation error
     /// when the memory is not there.
     pub fn draw(&self, rows: usize, cols: usize, rng: &mut ChaCha8Rng) -> Result<Array2<f64>> {
-        let mut out = zeroed_matrix::<f64>(rows, cols)?;
         match *self {
-            Weights::Gaussian => out.iter_mut().for_each(|w| *w = StandardNormal.sample(rng)),
-            Weights::Rademacher => out
-                .iter_mut()
-                .for_each(|w| *w = if rng.random::<bool>() { 1.0 } else { -1.0 }),
+            Weights::Gaussian => filled_matrix(rows, cols, || StandardNormal.sample(rng)),
+            Weights::Rademacher => {
+                filled_matrix(rows, cols, || if rng.random::<bool>() { 1.0 } else { -1.0 })
+            }
             Weights::SparseTernary { density } => {
                 let v = 1.0 / density.sqrt();
-                out.iter_mut().for_each(|w| {
+                filled_matrix(rows, cols, || {
                     let u: f64 = rng.random();
-                    *w = if u < 0.5 * density {
+                    if u < 0.5 * density {
                         v
                     } else if u < density {
                         -v
                     } else {
                         0.0
                     }
-                });
+                })
             }
         }
-        Ok(out)
     }
 }
 

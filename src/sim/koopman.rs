@@ -154,11 +154,11 @@ impl LinearDeq {
         }
         crate::error::check_positive("gamma", gamma)?;
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let mut g = Array2::from_shape_simple_fn((dz, dz), || {
+        let mut g = crate::linalg::filled_matrix(dz, dz, || {
             <StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut rng)
-        });
+        })?;
         let law = Normal::new(0.0, 1.0 / (dx as f64).sqrt()).expect("a positive scale");
-        let b = Array2::from_shape_simple_fn((dz, dx), || law.sample(&mut rng));
+        let b = crate::linalg::filled_matrix(dz, dx, || law.sample(&mut rng))?;
         let norm = spectral_norm(g.view())?;
         g /= norm;
         match rotation {
@@ -503,8 +503,8 @@ impl TanhDeq {
         }
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut draw = || <StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut rng);
-        let g = Array2::from_shape_simple_fn((dz, dz), &mut draw);
-        let u = Array2::from_shape_simple_fn((dz, dx), &mut draw) / (dx as f64).sqrt();
+        let g = crate::linalg::filled_matrix(dz, dz, &mut draw)?;
+        let u = crate::linalg::filled_matrix(dz, dx, &mut draw)? / (dx as f64).sqrt();
         let b = Array1::from_shape_simple_fn(dz, &mut draw) * 0.1;
         let w = &g * (norm / spectral_norm(g.view())?);
         Ok(TanhDeq { w, u, b })
