@@ -23,10 +23,13 @@ cargo build --quiet --profile fuzz --target "$triple" --bins
 for t in "${targets[@]}"; do
     mkdir -p "corpus/$t" "artifacts/$t"
     echo "fuzzing $t for ${seconds} s"
+    status=0
     "target/$triple/fuzz/$t" "corpus/$t" "seeds/$t" -max_total_time="$seconds" -rss_limit_mb=4096 \
-        -timeout=20 -print_final_stats=0 -artifact_prefix="artifacts/$t/" 2>&1 | grep -E "^(Done|==|INFO: seed)|ERROR|panicked|SUMMARY" || true
-    if [ -n "$(ls -A "artifacts/$t")" ]; then
-        echo "fuzz target $t crashed: inputs in fuzz/artifacts/$t/" >&2
+        -timeout=20 -print_final_stats=0 -artifact_prefix="artifacts/$t/" >"target/$t.log" 2>&1 || status=$?
+    grep -E "^(Done|==|INFO: seed)|ERROR|panicked|SUMMARY" "target/$t.log" || true
+    if [ "$status" -ne 0 ] || [ -n "$(ls -A "artifacts/$t")" ]; then
+        tail -n 30 "target/$t.log" >&2
+        echo "fuzz target $t failed (exit $status): inputs in fuzz/artifacts/$t/, log in fuzz/target/$t.log" >&2
         exit 1
     fi
 done
