@@ -260,41 +260,16 @@ fn absurd_sizes_are_refused_with_one_line() {
     // moments at scales near the largest finite values end (they looped forever), and a dual kernel that
     // overflows f64 is an error, not NaN printed as a result.
     deqk(&["gmm", "--p", "16", "--n", "20", "--out", &x, "--labels", &y]);
-    let e = one_line_error(&deqk(&[
-        "kernel",
-        "--model",
-        "mlp",
-        "--activation",
-        "relu",
-        "--kind",
-        "ck",
-        "--depth",
-        huge,
-        "--input",
-        &x,
-        "--out",
-        &path("k.npy"),
-    ]));
+    let k = path("k.npy");
+    let e = one_line_error(&run(&format!(
+        "kernel --model mlp --activation relu --kind ck --depth {huge} --input {x} --out {k}"
+    )));
     assert!(e.contains("depth"), "{e}");
-    let out = deqk(&[
-        "moments",
-        "--activation",
-        "lrelu:1e308,1e308",
-        "--tau",
-        "1e308",
-    ]);
-    assert!(out.status.code().is_some(), "ended by a signal");
-    let e = one_line_error(&deqk(&[
-        "dual",
-        "--activation",
-        "quadratic:1e300,1e300,1e300",
-        "--s11",
-        "1e300",
-        "--s22",
-        "1",
-        "--s12",
-        "0",
-    ]));
+    let e = one_line_error(&run("moments --activation lrelu:1e308,1e308 --tau 1e308"));
+    assert!(e.contains("overflow"), "{e}");
+    let e = one_line_error(&run(
+        "dual --activation quadratic:1e300,1e300,1e300 --s11 1e300 --s22 1 --s12 0",
+    ));
     assert!(e.contains("overflows"), "{e}");
 }
 
@@ -375,21 +350,11 @@ fn bad_input_gives_one_line_and_no_output() {
     let ones = dir.path().join("ones.npy");
     deq_kernels::npy::write_matrix(&ones, &ndarray::Array2::<f64>::eye(3), false).unwrap();
     for sigma_a2 in ["1", "1.5"] {
-        let e = one_line_error(&deqk(&[
-            "kernel",
-            "--model",
-            "deq",
-            "--activation",
-            "relu",
-            "--kind",
-            "ck",
-            "--sigma-a2",
-            sigma_a2,
-            "--input",
-            &s(&ones),
-            "--out",
-            &s(&out),
-        ]));
+        let e = one_line_error(&run(&format!(
+            "kernel --model deq --activation relu --kind ck --sigma-a2 {sigma_a2} --input {} --out {}",
+            s(&ones),
+            s(&out)
+        )));
         assert!(e.contains("--sigma-b2"), "{e}");
     }
     // An output folder that does not exist.
