@@ -438,6 +438,7 @@ impl Activation for Builtin {
                     d: Some((4.0 / PI) / b),
                 })
             }
+            Builtin::Gelu => Some(super::gelu::moments(tau)),
             Builtin::Sin => {
                 let e1 = (-0.5 * t2).exp();
                 let e2 = (-2.0 * t2).exp();
@@ -479,6 +480,7 @@ impl Activation for Builtin {
                 let den = ((1.0 + 2.0 * c.s11) * (1.0 + 2.0 * c.s22)).sqrt();
                 Some((2.0 / PI) * (2.0 * c.s12 / den).clamp(-1.0, 1.0).asin())
             }
+            Builtin::Gelu => Some(super::gelu::dual_pair(c.s11, c.s22, c.s12).0),
             Builtin::Sin => Some((-0.5 * (c.s11 + c.s22)).exp() * c.s12.sinh()),
             Builtin::Cos => Some((-0.5 * (c.s11 + c.s22)).exp() * c.s12.cosh()),
             Builtin::Quadratic { c0, c1, c2 } => Some(
@@ -500,6 +502,7 @@ impl Activation for Builtin {
                 let det = (1.0 + 2.0 * c.s11) * (1.0 + 2.0 * c.s22) - 4.0 * c.s12 * c.s12;
                 Some((4.0 / PI) / det.sqrt())
             }
+            Builtin::Gelu => Some(super::gelu::dual_pair(c.s11, c.s22, c.s12).1),
             Builtin::Sin => Some((-0.5 * (c.s11 + c.s22)).exp() * c.s12.cosh()),
             Builtin::Cos => Some((-0.5 * (c.s11 + c.s22)).exp() * c.s12.sinh()),
             Builtin::Quadratic { c1, c2, .. } => Some(c1 * c1 + 4.0 * c2 * c2 * c.s12),
@@ -515,6 +518,7 @@ impl Activation for Builtin {
                 shift: 0.0,
             }),
             (Builtin::Erf, _) => Some(ClosedFamily::Erf { shift: 0.0 }),
+            (Builtin::Gelu, _) => Some(ClosedFamily::Gelu { shift: 0.0 }),
             _ => None,
         }
     }
@@ -534,6 +538,7 @@ impl Activation for Builtin {
                 };
                 Some((k, kd))
             }
+            None if *self == Builtin::Gelu => Some(super::gelu::dual_pair(c.s11, c.s22, c.s12)),
             None => Some((self.closed_dual(c)?, self.closed_dual_derivative(c)?)),
         }
     }

@@ -187,6 +187,9 @@ impl<A: Activation> Activation for Centered<A> {
             ClosedFamily::Erf { shift } => ClosedFamily::Erf {
                 shift: shift + self.shift,
             },
+            ClosedFamily::Gelu { shift } => ClosedFamily::Gelu {
+                shift: shift + self.shift,
+            },
         })
     }
 }

@@ -14,6 +14,7 @@ pub(crate) mod chebyshev;
 mod custom;
 mod dual;
 pub mod gauss;
+pub(crate) mod gelu;
 pub(crate) mod hermite;
 mod moments;
 
@@ -62,6 +63,11 @@ pub enum ClosedFamily {
     },
     /// σ(x) = erf(x) − `shift`.
     Erf {
+        /// The constant subtracted.
+        shift: f64,
+    },
+    /// σ(x) = xΦ(x) − `shift`, the exact GELU.
+    Gelu {
         /// The constant subtracted.
         shift: f64,
     },

@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::fastmath::{acos_block, asin_block};
 use crate::activation::chebyshev::eval_many;
+use crate::activation::gelu;
 use crate::activation::hermite::coefficients_and_second_moment;
 use crate::activation::{
     dual_kernel, dual_kernel_derivative, snap_correlation, Activation, ActivationRef, ClosedFamily,
@@ -238,6 +239,13 @@ enum Mode {
         shift: f64,
         a: Vec<f64>,
     },
+    /// σ = xΦ(x) − shift, with 1 + Σ_ii, 1/√(1 + Σ_ii) and E[σ(s_iξ) + shift] per sample.
+    Gelu {
+        shift: f64,
+        a1: Vec<f64>,
+        inv_sqrt_a1: Vec<f64>,
+        mean: Vec<f64>,
+    },
     Series {
         value: Box<SeriesTable>,
         derivative: Option<Box<SeriesTable>>,
@@ -291,6 +299,15 @@ impl LayerDual {
                         .map(|v| 1.0 / (1.0 + 2.0 * v).sqrt())
                         .collect(),
                 },
+                Some(ClosedFamily::Gelu { shift }) => {
+                    let a1: Vec<f64> = variances.iter().map(|v| 1.0 + v.max(0.0)).collect();
+                    Mode::Gelu {
+                        shift,
+                        inv_sqrt_a1: a1.iter().map(|v| 1.0 / v.sqrt()).collect(),
+                        mean: variances.iter().map(|&v| gelu::mean(v.max(0.0))).collect(),
+                        a1,
+                    }
+                }
                 None => Mode::Closed,
             }
         } else {
@@ -320,7 +337,9 @@ impl LayerDual {
     /// Number of Hermite terms per sample for (σ, σ′), or `None` for closed forms.
     pub fn series_terms(&self) -> Option<(usize, Option<usize>)> {
         match &self.mode {
-            Mode::Closed | Mode::PiecewiseLinear { .. } | Mode::Erf { .. } => None,
+            Mode::Closed | Mode::PiecewiseLinear { .. } | Mode::Erf { .. } | Mode::Gelu { .. } => {
+                None
+            }
             Mode::Series { value, derivative } => {
                 Some((value.terms, derivative.as_ref().map(|d| d.terms)))
             }
@@ -387,6 +406,28 @@ impl LayerDual {
                 }
                 return (k, kd);
             }
+            Mode::Gelu {
+                shift,
+                a1,
+                inv_sqrt_a1,
+                mean,
+            } => {
+                let j0 = b * BLOCK;
+                let mut rho = [0.0; BLOCK];
+                for l in 0..BLOCK {
+                    rho[l] = gelu::correlation(cij[l], inv_sqrt_a1[i], inv_sqrt_a1[j0 + l]);
+                }
+                let asin = asin_block(&rho);
+                let mut k = [0.0; BLOCK];
+                let mut kd = [0.0; BLOCK];
+                for l in 0..BLOCK {
+                    let j = j0 + l;
+                    let (v, d) = gelu::dual_pair_from_parts(a1[i], a1[j], cij[l], asin[l]);
+                    k[l] = v - shift * (mean[i] + mean[j]) + shift * shift;
+                    kd[l] = d;
+                }
+                return (k, kd);
+            }
             Mode::Closed => {
                 let mut k = [0.0; BLOCK];
                 let mut kd = [0.0; BLOCK];
@@ -446,7 +487,7 @@ impl LayerDual {
             s12: cij,
         };
         match &self.mode {
-            Mode::Closed | Mode::PiecewiseLinear { .. } | Mode::Erf { .. } => {
+            Mode::Closed | Mode::PiecewiseLinear { .. } | Mode::Erf { .. } | Mode::Gelu { .. } => {
                 if derivative {
                     self.act
                         .closed_dual_pair(&c)

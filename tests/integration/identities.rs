@@ -51,6 +51,27 @@ proptest! {
         all_hold(check_closed_forms(&act, tau, &c).unwrap())?;
     }
 
+    /// The exact GELU's closed forms (math §3) equal 2-D quadrature of xΦ(x) and Φ(x) + xφ(x) to 1e-12 of
+    /// √(k(a,a)·k(b,b)), correlations up to ±1, and its closed moments equal quadrature to 1e-12.
+    #[test]
+    fn gelu_closed_forms_equal_quadrature(c in covariances(), tau in scales()) {
+        let twin = quadrature_twin(&Builtin::Gelu);
+        let diag = |s: f64| Cov2::new(s, s, s).unwrap();
+        let scale = |f: &dyn Fn(&Cov2) -> f64| (f(&diag(c.s11)) * f(&diag(c.s22))).sqrt();
+        let k = |c: &Cov2| dual_kernel(&Builtin::Gelu, c);
+        let kd = |c: &Cov2| dual_kernel_derivative(&Builtin::Gelu, c).unwrap();
+        let err = (k(&c) - dual_kernel(&twin, &c)).abs() / scale(&k);
+        prop_assert!(err < 1e-12, "E[σσ] at {:?}: relative error {:e}", c, err);
+        let err = (kd(&c) - dual_kernel_derivative(&twin, &c).unwrap()).abs() / scale(&kd);
+        prop_assert!(err < 1e-12, "E[σ′σ′] at {:?}: relative error {:e}", c, err);
+        let (m, mq) = (ScaleMoments::compute(&Builtin::Gelu, tau).unwrap(), ScaleMoments::by_quadrature(&twin, tau).unwrap());
+        let t2 = tau * tau;
+        for (name, x, y, unit) in [("m₀", m.m0, mq.m0, t2), ("m₁", m.m1, mq.m1, 1.0), ("m₂", m.m2, mq.m2, 1.0),
+                                   ("v", m.v, mq.v, t2), ("q", m.q, mq.q, 1.0), ("d", m.d.unwrap(), mq.d.unwrap(), 1.0)] {
+            prop_assert!((x - y).abs() < 1e-12 * unit.max(1.0), "{} at τ = {}: {} vs {}", name, tau, x, y);
+        }
+    }
+
     /// Mehler: the Hermite series of E[σ(u)σ(v)] and E[σ′(u)σ′(v)] equal 2-D quadrature within the series'
     /// Parseval tail bound (closed forms hidden, so both sides are computed from σ alone).
     #[test]
