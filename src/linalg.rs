@@ -5,7 +5,7 @@
 use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
 
-pub(crate) use crate::eigen::buffer::zeroed_matrix;
+pub(crate) use crate::eigen::buffer::{zeroed_matrix, zeroed_vec};
 pub(crate) use crate::eigen::views::{faer_mut, faer_ref, matmul_into};
 use crate::{Real, Result};
 

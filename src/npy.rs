@@ -229,6 +229,29 @@ pub fn read_matrix(path: &Path) -> Result<Array2<f64>> {
     read_real(Source::File(path), MATRIX)
 }
 
+/// Read a 2-D `.npy` of f64 or f32 as `T`. A file of type `T` is read into the result directly, with no wider
+/// copy on the way (a 10 GB f32 kernel takes 10 GB to read as f32); a file of the other type is converted.
+pub fn read_matrix_as<T: crate::Real>(path: &Path) -> Result<Array2<T>> {
+    let source = Source::File(path);
+    let header = source.header_with_dims(2, MATRIX)?;
+    let read: Box<dyn std::any::Any> = if header.descr.ends_with("f4") {
+        Box::new(Array2::<f32>::read_npy(source.open()?).map_err(|e| malformed(path, MATRIX, e))?)
+    } else {
+        Box::new(Array2::<f64>::read_npy(source.open()?).map_err(|e| malformed(path, MATRIX, e))?)
+    };
+    let read = match read.downcast::<Array2<T>>() {
+        Ok(same) => return Ok(*same),
+        Err(other) => other,
+    };
+    match read.downcast::<Array2<f32>>() {
+        Ok(a) => Ok(a.mapv(|v| T::from_f64(f64::from(v)))),
+        Err(other) => match other.downcast::<Array2<f64>>() {
+            Ok(a) => Ok(a.mapv(T::from_f64)),
+            Err(_) => unreachable!("the file was read as f32 or f64"),
+        },
+    }
+}
+
 /// [`read_matrix`] from the bytes of a `.npy` file.
 pub fn matrix_from_bytes(bytes: &[u8]) -> Result<Array2<f64>> {
     read_real(Source::Bytes(bytes), MATRIX)
@@ -346,6 +369,25 @@ mod tests {
         // A matrix is not a vector, nor a vector a matrix.
         assert!(vector_from_bytes(&bytes).is_err());
         assert!(matrix_from_bytes(&label_bytes).is_err());
+    }
+
+    /// An f32 file is read as f32 bit for bit, an f64 file rounded; both widen to f64 exactly.
+    #[test]
+    fn matrices_read_as_the_asked_type() {
+        let dir = std::env::temp_dir().join(format!("deqk-npy-as-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let wide = Array2::from_shape_fn((4, 3), |(i, j)| (i as f64 + 0.1) / (j as f64 + 3.0));
+        let narrow = wide.mapv(|v| v as f32);
+        let (p64, p32) = (dir.join("wide.npy"), dir.join("narrow.npy"));
+        write_matrix(&p64, &wide, true).unwrap();
+        write_matrix(&p32, &narrow, true).unwrap();
+        assert_eq!(read_matrix_as::<f32>(&p32).unwrap(), narrow);
+        assert_eq!(read_matrix_as::<f32>(&p64).unwrap(), narrow);
+        assert_eq!(read_matrix_as::<f64>(&p64).unwrap(), wide);
+        assert_eq!(read_matrix_as::<f64>(&p32).unwrap(), narrow.mapv(f64::from));
+        std::fs::write(&p32, b"not npy").unwrap();
+        assert!(read_matrix_as::<f32>(&p32).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     /// A header that announces more data than the file holds is refused before anything is allocated for it

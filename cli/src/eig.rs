@@ -141,8 +141,8 @@ fn subset_of(args: &EigArgs) -> Result<Subset, Error> {
     })
 }
 
-fn run_eig<T: EigenScalar>(args: &EigArgs, a: Array2<f64>) -> Result<Value, Error> {
-    let a: Array2<T> = a.mapv(T::from_f64);
+fn run_eig<T: EigenScalar>(args: &EigArgs) -> Result<Value, Error> {
+    let a = npy::read_matrix_as::<T>(&args.input)?;
     let mut request = EigenRequest::subset(subset_of(args)?);
     if args.vectors.is_some() || args.check {
         request = request.with_vectors();
@@ -189,10 +189,9 @@ pub fn eig(args: EigArgs) -> Result<(), Error> {
             why: "the Lanczos backend computes a few extreme eigenpairs; say how many",
         });
     }
-    let a = npy::read_matrix(&args.input)?;
     let value = match args.dtype {
-        Dtype::F64 => run_eig::<f64>(&args, a)?,
-        Dtype::F32 => run_eig::<f32>(&args, a)?,
+        Dtype::F64 => run_eig::<f64>(&args)?,
+        Dtype::F32 => run_eig::<f32>(&args)?,
     };
     print(args.json, &value, || {
         format!(
@@ -234,6 +233,10 @@ pub struct SpectrumArgs {
     /// SLQ: Lanczos steps per probe.
     #[arg(long, default_value_t = 80)]
     steps: usize,
+    /// Precision in which matrix inputs are read and solved (f32 halves the memory: a 50000×50000 kernel
+    /// takes 10 GB).
+    #[arg(long, value_enum, default_value = "f64")]
+    dtype: Dtype,
     /// Figure (.png or .svg).
     #[arg(long)]
     plot: PathBuf,
@@ -248,14 +251,14 @@ pub struct SpectrumArgs {
 
 /// A spectrum input: a matrix (kept, for matrix distances) with its eigenvalues or its SLQ quadrature
 /// (weighted nodes), or eigenvalues alone.
-struct Input {
+struct Input<T> {
     label: String,
-    matrix: Option<Array2<f64>>,
+    matrix: Option<Array2<T>>,
     values: Vec<f64>,
     weights: Option<Vec<f64>>,
 }
 
-impl Input {
+impl<T> Input<T> {
     fn measure(&self) -> Vec<(f64, f64)> {
         match &self.weights {
             Some(w) => self.values.iter().copied().zip(w.iter().copied()).collect(),
@@ -264,7 +267,11 @@ impl Input {
     }
 }
 
-fn read_input(path: &Path, label: Option<&String>, args: &SpectrumArgs) -> Result<Input, Error> {
+fn read_input<T: EigenScalar>(
+    path: &Path,
+    label: Option<&String>,
+    args: &SpectrumArgs,
+) -> Result<Input<T>, Error> {
     let label = label.cloned().unwrap_or_else(|| {
         path.file_stem()
             .map(|s| s.to_string_lossy().into_owned())
@@ -285,7 +292,7 @@ fn read_input(path: &Path, label: Option<&String>, args: &SpectrumArgs) -> Resul
             weights: None,
         });
     }
-    let m = npy::read_matrix(path)?;
+    let m = npy::read_matrix_as::<T>(path)?;
     if args.slq {
         check_symmetric(m.view(), tolerance::SYMMETRY)?;
         let params = SlqParams::new(args.probes, args.steps)?;
@@ -304,7 +311,11 @@ fn read_input(path: &Path, label: Option<&String>, args: &SpectrumArgs) -> Resul
             why: "use --backend faer or lapack (or --slq) with deqk spectrum",
         });
     }
-    let values = solver::<f64>(args.backend, Driver::Auto)?.eigenvalues(m.view())?;
+    let values = solver::<T>(args.backend, Driver::Auto)?
+        .eigenvalues(m.view())?
+        .into_iter()
+        .map(|v| v.to_f64())
+        .collect();
     Ok(Input {
         label,
         matrix: Some(m),
@@ -314,6 +325,13 @@ fn read_input(path: &Path, label: Option<&String>, args: &SpectrumArgs) -> Resul
 }
 
 pub fn spectrum(args: SpectrumArgs) -> Result<(), Error> {
+    match args.dtype {
+        Dtype::F64 => spectrum_as::<f64>(args),
+        Dtype::F32 => spectrum_as::<f32>(args),
+    }
+}
+
+fn spectrum_as<T: EigenScalar>(args: SpectrumArgs) -> Result<(), Error> {
     refuse_existing(&[&args.plot], args.force)?;
     let mut paths = vec![&args.input];
     paths.extend(args.compare.iter());
@@ -326,7 +344,7 @@ pub fn spectrum(args: SpectrumArgs) -> Result<(), Error> {
             ),
         });
     }
-    let inputs: Vec<Input> = paths
+    let inputs: Vec<Input<T>> = paths
         .iter()
         .enumerate()
         .map(|(k, p)| read_input(p, args.labels.get(k), &args))

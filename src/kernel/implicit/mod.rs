@@ -21,7 +21,7 @@ mod start;
 
 use std::time::Instant;
 
-use ndarray::{Array2, ArrayView2, Axis};
+use ndarray::{s, Array2, ArrayView2, ArrayViewMut2, Axis};
 use rayon::prelude::*;
 
 use self::start::ReluFamilyStart;
@@ -33,7 +33,9 @@ use crate::activation::{
     dual_kernel, require_derivative, Activation, ActivationRef, Centered, Cov2, ScaleMoments,
 };
 use crate::error::{check_nonnegative, check_positive};
-use crate::linalg::{gram, gram_lower, into_real, mirror_lower_to_upper, zeroed_matrix};
+use crate::linalg::{
+    gram, gram_lower, into_real, matmul_into, mirror_lower_to_upper, zeroed_matrix, zeroed_vec,
+};
 use crate::progress::Progress;
 use crate::solve::{
     fixed_point, newton_in_bracket, newton_lanes, FixedPointParams, NewtonParams, SolveReport,
@@ -733,6 +735,9 @@ fn solve_all<T: Real, const N: usize>(
 ) -> Result<([Array2<T>; N], ImplicitReport)> {
     let start = Instant::now();
     check_request(&kinds)?;
+    if std::any::TypeId::of::<T>() != std::any::TypeId::of::<f64>() {
+        return solve_all_by_panels(act, a, b_of_gram, x, kinds, model, names, progress, start);
+    }
     let n = x.nrows();
     let mut bufs = vec![gram_lower(x)?];
     let sq_norms: Vec<f64> = (0..n).map(|i| bufs[0][[i, i]]).collect();
@@ -773,6 +778,115 @@ fn solve_all<T: Real, const N: usize>(
         })
         .collect();
     let matrices: [Array2<T>; N] = matrices
+        .try_into()
+        .unwrap_or_else(|_| unreachable!("one matrix per kernel asked"));
+    let off = (n * (n - 1) / 2).max(1);
+    Ok((
+        matrices,
+        ImplicitReport {
+            tau0: None,
+            tau_star: None,
+            centering: 0.0,
+            max_residual: stats.max_residual,
+            contraction: stats.contraction,
+            max_iterations: stats.max_iterations,
+            mean_iterations: stats.sum_iterations as f64 / off as f64,
+            quadrature_fallbacks: dual.fallbacks(),
+            seconds: start.elapsed().as_secs_f64(),
+        },
+    ))
+}
+
+/// Gram-panel rows of [`solve_all_by_panels`]: about 128 MB of f64 at n = 50000, tall enough for the product to
+/// run at its full rate.
+fn panel_rows(n: usize) -> usize {
+    if cfg!(test) {
+        // Unit tests run on a few dozen samples: several panels and a partial last one.
+        return 7;
+    }
+    (16_000_000 / n.max(1)).clamp(64, 1024)
+}
+
+/// [`solve_all`] for outputs narrower than f64 (f32): the Gram matrix is computed a panel of rows at a time,
+/// x_{r0..r1}·x_{0..r1}ᵀ in f64, each panel row is mapped in f64 and rounded into the outputs, so that the
+/// only n×n buffers are the outputs themselves (n²·4 bytes each for f32, against n²·(8 + 4) for the Gram matrix
+/// computed whole and converted). Entries are the same as [`solve_all`]'s, before their rounding to T.
+#[allow(clippy::too_many_arguments)]
+fn solve_all_by_panels<T: Real, const N: usize>(
+    act: ActivationRef,
+    a: f64,
+    b_of_gram: impl Fn(f64) -> f64 + Sync,
+    x: ArrayView2<f64>,
+    kinds: [Kernel; N],
+    model: Model,
+    names: (&'static str, &'static str),
+    progress: &dyn Progress,
+    start: Instant,
+) -> Result<([Array2<T>; N], ImplicitReport)> {
+    let n = x.nrows();
+    let xs = x.as_standard_layout();
+    let sq_norms: Vec<f64> = xs.rows().into_iter().map(|r| r.dot(&r)).collect();
+    let (diag, dual) = prepare(&act, a, &b_of_gram, &sq_norms, names)?;
+    let map = EntryMap::new(&dual, a, &diag, b_of_gram, model);
+    let mut outs = Vec::with_capacity(N);
+    for _ in 0..N {
+        outs.push(zeroed_matrix::<T>(n, n)?);
+    }
+    let height = panel_rows(n);
+    let mut panel = zeroed_vec::<f64>(height.min(n) * n)?;
+    progress.start((n * (n + 1) / 2) as u64);
+    let mut stats = EntryStats::default();
+    for r0 in (0..n).step_by(height) {
+        let r1 = (r0 + height).min(n);
+        let mut g = ArrayViewMut2::from_shape((r1 - r0, r1), &mut panel[..(r1 - r0) * r1])
+            .expect("the panel buffer holds height·n numbers");
+        matmul_into(
+            g.view_mut(),
+            xs.slice(s![r0..r1, ..]),
+            xs.slice(s![..r1, ..]).t(),
+            false,
+        );
+        let mut out_rows: Vec<Vec<&mut [T]>> = (r0..r1).map(|_| Vec::with_capacity(N)).collect();
+        for out in outs.iter_mut() {
+            let slice = out.as_slice_mut().expect("standard layout");
+            for (i, row) in slice[r0 * n..r1 * n].chunks_mut(n).enumerate() {
+                out_rows[i].push(&mut row[..=r0 + i]);
+            }
+        }
+        let panel_stats = g
+            .axis_iter_mut(Axis(0))
+            .into_par_iter()
+            .zip(out_rows)
+            .enumerate()
+            .map_init(
+                || vec![Vec::<f64>::new(); N.saturating_sub(1)],
+                |scratch, (k, (mut grow, mut dest))| {
+                    let i = r0 + k;
+                    let grow = &mut grow.as_slice_mut().expect("contiguous panel row")[..=i];
+                    let mut rows: Vec<&mut [f64]> = vec![grow];
+                    for buf in scratch.iter_mut() {
+                        buf.resize(i + 1, 0.0);
+                        rows.push(&mut buf[..=i]);
+                    }
+                    let s = map.row(i, &kinds, &mut rows)?;
+                    for (from, to) in rows.iter().zip(dest.iter_mut()) {
+                        for (t, &f) in to.iter_mut().zip(from.iter()) {
+                            *t = T::from_f64(f);
+                        }
+                    }
+                    progress.advance(i as u64 + 1);
+                    Ok::<_, Error>(s)
+                },
+            )
+            .try_reduce(EntryStats::default, |x, y| Ok(x.merge(y)))?;
+        stats = stats.merge(panel_stats);
+    }
+    progress.finish();
+    check_contraction(&stats, a, names)?;
+    for out in outs.iter_mut() {
+        mirror_lower_to_upper(out);
+    }
+    let matrices: [Array2<T>; N] = outs
         .try_into()
         .unwrap_or_else(|_| unreachable!("one matrix per kernel asked"));
     let off = (n * (n - 1) / 2).max(1);
@@ -1025,4 +1139,54 @@ pub fn deq_kernels_reference(
         .and(&fd)
         .map_collect(|&fv, &fdv| fv / (1.0 - a * fdv));
     Ok((sigma, f, k))
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::Array2;
+
+    use super::*;
+    use crate::activation::Builtin;
+    use crate::progress::NoProgress;
+
+    fn data(n: usize, p: usize) -> Array2<f64> {
+        Array2::from_shape_fn((n, p), |(i, j)| {
+            ((i * 31 + j * 17) % 23) as f64 / 23.0 - 0.4 + 0.05 * (i % 3) as f64
+        })
+    }
+
+    /// The f32 driver (Gram panels of 7 rows here) gives the f64 driver's entries rounded: within two f32
+    /// rounding steps of the largest entry, for every kernel of the DEQ and of the Feng–Kolter model.
+    #[test]
+    fn f32_panels_equal_f64_rounded() {
+        let x = data(45, 6);
+        let kinds = [Kernel::Nngp, Kernel::Ck, Kernel::Ntk];
+        let close = |wide: &[Array2<f64>], narrow: &[Array2<f32>], what: &str| {
+            for (w, n) in wide.iter().zip(narrow) {
+                let scale = w.iter().fold(0f64, |m, v| m.max(v.abs()));
+                for ((i, j), &v) in w.indexed_iter() {
+                    let err = (v - f64::from(n[[i, j]])).abs();
+                    assert!(
+                        err <= 2.0 * f64::from(f32::EPSILON) * scale,
+                        "{what} ({i}, {j}): {v} vs {}",
+                        n[[i, j]]
+                    );
+                }
+            }
+        };
+        for act in [Builtin::Relu, Builtin::Tanh, Builtin::Gelu] {
+            let params = DeqParams::new(act, 0.3).unwrap();
+            let (wide, _) = deq_kernels::<f64, 3>(&params, x.view(), kinds, &NoProgress).unwrap();
+            let (narrow, _) = deq_kernels::<f32, 3>(&params, x.view(), kinds, &NoProgress).unwrap();
+            close(&wide, &narrow, &format!("DEQ {act:?}"));
+            let fk = FengKolterParams::new(act, 0.4, 1.0, 0.1).unwrap();
+            let (wide, _) =
+                fk_kernels::<f64, 2>(&fk, x.view(), [Kernel::Nngp, Kernel::Ntk], &NoProgress)
+                    .unwrap();
+            let (narrow, _) =
+                fk_kernels::<f32, 2>(&fk, x.view(), [Kernel::Nngp, Kernel::Ntk], &NoProgress)
+                    .unwrap();
+            close(&wide, &narrow, &format!("Feng–Kolter {act:?}"));
+        }
+    }
 }
