@@ -139,7 +139,7 @@ fn relu_dual_references() {
 }
 
 #[test]
-fn erf_tanh_sin_dual_references() {
+fn erf_tanh_sin_gelu_dual_references() {
     let erf = Builtin::Erf;
     for ((s11, s22, s12), k, kd) in [
         ((1.0, 1.0, 0.5), 0.21634690, 0.45015816),
@@ -168,6 +168,21 @@ fn erf_tanh_sin_dual_references() {
     }
     let c = Cov2::new(1.0, 1.0, 0.6).unwrap();
     close(dual_kernel(&Builtin::Sin, &c), 0.234211764, 5e-10, "sin k");
+    // GELU (math §3): values from 200×200-node Gauss–Hermite quadrature of xΦ(x) and Φ(x) + xφ(x).
+    for ((s11, s22, s12), k, kd) in [
+        ((1.0, 1.0, 0.5), 0.227294915022, 0.342267242459),
+        ((0.3, 2.0, -0.6), -0.066643916597, 0.130571882652),
+        ((2.0, 2.0, 1.99), 0.917197960656, 0.487474468790),
+    ] {
+        let c = Cov2::new(s11, s22, s12).unwrap();
+        close(dual_kernel(&Builtin::Gelu, &c), k, 1e-11, "gelu k");
+        close(
+            dual_kernel_derivative(&Builtin::Gelu, &c).unwrap(),
+            kd,
+            1e-11,
+            "gelu kdot",
+        );
+    }
 }
 
 #[test]
