@@ -351,6 +351,20 @@ impl EntryStats {
         self.max_iterations = self.max_iterations.max(s.iterations);
         self.sum_iterations += s.iterations;
     }
+    /// The report of a driver that solved `entries` entries (the model's fields are filled in by its caller).
+    fn report(&self, entries: usize, dual: &LayerDual, start: Instant) -> ImplicitReport {
+        ImplicitReport {
+            tau0: None,
+            tau_star: None,
+            centering: 0.0,
+            max_residual: self.max_residual,
+            contraction: self.contraction,
+            max_iterations: self.max_iterations,
+            mean_iterations: self.sum_iterations as f64 / entries.max(1) as f64,
+            quadrature_fallbacks: dual.fallbacks(),
+            seconds: start.elapsed().as_secs_f64(),
+        }
+    }
     fn merge(mut self, o: EntryStats) -> EntryStats {
         self.max_residual = self.max_residual.max(o.max_residual);
         self.contraction = self.contraction.max(o.contraction);
@@ -698,24 +712,10 @@ fn solve_block<T: Real, const N: usize>(
         })
         .try_reduce(EntryStats::default, |x, y| Ok(x.merge(y)))?;
     check_contraction(&stats, a, names)?;
-    let entries = (nr * nc).max(1);
     let outs: [Array2<T>; N] = outs
         .try_into()
         .unwrap_or_else(|_| unreachable!("one matrix per kernel asked"));
-    Ok((
-        outs,
-        ImplicitReport {
-            tau0: None,
-            tau_star: None,
-            centering: 0.0,
-            max_residual: stats.max_residual,
-            contraction: stats.contraction,
-            max_iterations: stats.max_iterations,
-            mean_iterations: stats.sum_iterations as f64 / entries as f64,
-            quadrature_fallbacks: dual.fallbacks(),
-            seconds: start.elapsed().as_secs_f64(),
-        },
-    ))
+    Ok((outs, stats.report(nr * nc, &dual, start)))
 }
 
 /// The common driver: diagonal, then every off-diagonal entry; writes the requested outputs in the order asked.
@@ -780,21 +780,8 @@ fn solve_all<T: Real, const N: usize>(
     let matrices: [Array2<T>; N] = matrices
         .try_into()
         .unwrap_or_else(|_| unreachable!("one matrix per kernel asked"));
-    let off = (n * (n - 1) / 2).max(1);
-    Ok((
-        matrices,
-        ImplicitReport {
-            tau0: None,
-            tau_star: None,
-            centering: 0.0,
-            max_residual: stats.max_residual,
-            contraction: stats.contraction,
-            max_iterations: stats.max_iterations,
-            mean_iterations: stats.sum_iterations as f64 / off as f64,
-            quadrature_fallbacks: dual.fallbacks(),
-            seconds: start.elapsed().as_secs_f64(),
-        },
-    ))
+    let off = n * (n - 1) / 2;
+    Ok((matrices, stats.report(off, &dual, start)))
 }
 
 /// Gram-panel rows of [`solve_all_by_panels`]: about 128 MB of f64 at n = 50000, tall enough for the product to
@@ -889,21 +876,8 @@ fn solve_all_by_panels<T: Real, const N: usize>(
     let matrices: [Array2<T>; N] = outs
         .try_into()
         .unwrap_or_else(|_| unreachable!("one matrix per kernel asked"));
-    let off = (n * (n - 1) / 2).max(1);
-    Ok((
-        matrices,
-        ImplicitReport {
-            tau0: None,
-            tau_star: None,
-            centering: 0.0,
-            max_residual: stats.max_residual,
-            contraction: stats.contraction,
-            max_iterations: stats.max_iterations,
-            mean_iterations: stats.sum_iterations as f64 / off as f64,
-            quadrature_fallbacks: dual.fallbacks(),
-            seconds: start.elapsed().as_secs_f64(),
-        },
-    ))
+    let off = n * (n - 1) / 2;
+    Ok((matrices, stats.report(off, &dual, start)))
 }
 
 /// The DEQ's kernels `kinds` — pre-activation NNGP Σ*, Implicit-CK G*, Implicit-NTK K* (math §5) — on data `x`
