@@ -381,7 +381,9 @@ impl Recursion<'_> {
 /// matrices in the order asked, with how they were computed. Progress is reported in entries of the lower
 /// triangle.
 ///
-/// Memory: the Gram matrix (n×n f64) becomes the first output in place; the others are allocated in T.
+/// Memory: the Gram matrix (n×n f64) becomes the first output in place; the others are allocated in T. In f32
+/// the first output is rounded from that f64 buffer at the end, so the peak is n²·(8 + 4·N) bytes; the implicit
+/// drivers' f32 path, by Gram panels, holds n²·4·N (docs/implicit.md).
 ///
 /// Errors: empty or non-finite data; a kernel asked twice; the NTK of an activation without a derivative; a
 /// centered network without τ₀ (given or from the data).
