@@ -1,5 +1,5 @@
 //! The pure-Rust dense symmetric eigensolver. For large matrices, the blocked tridiagonalization of
-//! [`crate::tridiagonal`], then the divide and conquer of [`crate::divide_and_conquer`] on T — for eigenpairs
+//! [`crate::tridiagonal`] (for eigenvalues alone of the largest, the two-stage one of [`crate::two_stage`]), then the divide and conquer of [`crate::divide_and_conquer`] on T — for eigenpairs
 //! followed by the back-transformation by blocks of reflectors. For small ones faer's own self-adjoint
 //! eigensolver (its tridiagonalization updates the trailing matrix column by column).
 
@@ -8,6 +8,7 @@ use ndarray::{Array2, ArrayView2, ShapeBuilder};
 use crate::buffer::zeroed_vec;
 use crate::divide_and_conquer;
 use crate::tridiagonal::{tridiagonalize, tridiagonalize_keeping_q};
+use crate::two_stage::tridiagonalize_two_stage;
 use crate::{
     checked_max_abs, faer_mut, faer_ref, select, EigenDecomposition, EigenRequest, EigenScalar,
     Error, Par, Result, SymmetricEigensolver,
@@ -36,6 +37,14 @@ impl FaerEigen {
 /// 0.34 against 0.51 ms). Pairs: 1.3–1.4× faster at n = 400 (10–11 against 14 ms), 1.7× at n = 450; at n = 350
 /// and below faer's is as fast or faster.
 const BLOCKED_FROM: usize = 400;
+
+/// From this order on, eigenvalues alone go through the two-stage reduction ([`crate::two_stage`]) with
+/// [`TWO_STAGE_BAND`] subdiagonals: on the two-core AVX2 machine of docs/benchmarks.md it was at parity with the
+/// one-stage reduction at n = 2000 and took 0.87× its time at n = 4000 and 0.61–0.68× at n = 8000.
+const TWO_STAGE_FROM: usize = 3000;
+/// The band of the two-stage reduction: its bulge chasing costs ≈ 6·b·n² flops, its first stage's products run
+/// at inner dimension b (2b in the rank-2b update); 32 was fastest of 16, 32, 48 and 64 at n = 4000.
+const TWO_STAGE_BAND: usize = 32;
 
 fn backend_error(e: impl std::fmt::Debug) -> Error {
     Error::Backend {
@@ -101,7 +110,10 @@ impl FaerEigen {
         // The lower triangle of the row-major input, read in place.
         let m = faer_ref(a);
         if !vectors {
-            let w = if n >= BLOCKED_FROM {
+            let w = if n >= TWO_STAGE_FROM {
+                let t = tridiagonalize_two_stage(a, TWO_STAGE_BAND, self.par)?;
+                divide_and_conquer::eigenvalues(&t, self.par)?
+            } else if n >= BLOCKED_FROM {
                 divide_and_conquer::eigenvalues(&tridiagonalize(a, self.par)?, self.par)?
             } else {
                 let mut w = m

@@ -64,6 +64,7 @@ mod spin_team;
 pub mod testing;
 pub mod tolerance;
 pub mod tridiagonal;
+pub mod two_stage;
 pub mod views;
 
 use ndarray::{Array2, ArrayView2, ShapeBuilder};

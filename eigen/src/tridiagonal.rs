@@ -447,7 +447,7 @@ fn update_trailing<T: EigenScalar>(
 
 /// Turns x into the Householder vector v (v[0] = 1) of the reflector H = I − τvvᵀ with Hx = βe₁, and returns
 /// (β, τ). τ = 0 (H = I) when x[1..] is zero (LAPACK's `?larfg` convention).
-fn householder<T: EigenScalar>(x: &mut [T]) -> (T, T) {
+pub(crate) fn householder<T: EigenScalar>(x: &mut [T]) -> (T, T) {
     let alpha = x[0].to_f64();
     let tail = &mut x[1..];
     let scale = tail.iter().fold(0f64, |s, t| s.max(t.to_f64().abs()));
@@ -471,7 +471,7 @@ fn householder<T: EigenScalar>(x: &mut [T]) -> (T, T) {
     (T::from_f64(beta), T::from_f64(tau))
 }
 
-fn dot<T: EigenScalar>(x: &[T], y: &[T]) -> T {
+pub(crate) fn dot<T: EigenScalar>(x: &[T], y: &[T]) -> T {
     let mut acc = [T::zero(); LANES];
     let (xc, yc) = (x.chunks_exact(LANES), y.chunks_exact(LANES));
     let (xr, yr) = (xc.remainder(), yc.remainder());
