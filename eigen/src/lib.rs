@@ -343,15 +343,20 @@ pub fn check_symmetric<T: Real>(a: ArrayView2<T>, rel_tol: f64) -> Result<()> {
     checked_max_abs(a, rel_tol).map(|_| ())
 }
 
-/// [`check_symmetric`], returning max|a_ij| of the accepted matrix.
-pub(crate) fn checked_max_abs<T: Real>(a: ArrayView2<T>, rel_tol: f64) -> Result<f64> {
-    use rayon::prelude::*;
-    let (n, m) = a.dim();
+/// The order of a square matrix of dimensions `dim`; `Error::Shape` otherwise.
+pub(crate) fn check_square((n, m): (usize, usize)) -> Result<usize> {
     if n != m {
         return Err(Error::Shape {
             what: format!("a symmetric matrix must be square, got {n}×{m}"),
         });
     }
+    Ok(n)
+}
+
+/// [`check_symmetric`], returning max|a_ij| of the accepted matrix.
+pub(crate) fn checked_max_abs<T: Real>(a: ArrayView2<T>, rel_tol: f64) -> Result<f64> {
+    use rayon::prelude::*;
+    let n = check_square(a.dim())?;
     let tile_rows = n.div_ceil(SYMMETRY_TILE);
     let extremes =
         |ti: usize| symmetry_extremes(a, ti * SYMMETRY_TILE, ((ti + 1) * SYMMETRY_TILE).min(n));

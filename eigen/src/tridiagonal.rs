@@ -164,12 +164,7 @@ fn reduce<T: EigenScalar>(
     a: ArrayView2<T>,
     size: TeamSize,
 ) -> crate::Result<TridiagonalReduction<T>> {
-    let n = a.nrows();
-    if n != a.ncols() {
-        return Err(crate::Error::Shape {
-            what: format!("a symmetric matrix must be square, got {n}×{}", a.ncols()),
-        });
-    }
+    let n = crate::check_square(a.dim())?;
     // The row-major matrix read as column-major: its lower triangle is the input's upper triangle.
     let mut buf = copied_vec(a)?;
     let mut t = Tridiagonal {

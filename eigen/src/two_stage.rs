@@ -33,12 +33,7 @@ pub fn tridiagonalize_two_stage<T: EigenScalar>(
     band: usize,
     par: Par,
 ) -> crate::Result<Tridiagonal<T>> {
-    let n = a.nrows();
-    if n != a.ncols() {
-        return Err(crate::Error::Shape {
-            what: format!("a symmetric matrix must be square, got {n}×{}", a.ncols()),
-        });
-    }
+    let n = crate::check_square(a.dim())?;
     if band == 0 {
         return Err(crate::Error::Shape {
             what: "the band of a two-stage reduction has at least one subdiagonal".into(),
