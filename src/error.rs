@@ -164,6 +164,10 @@ pub enum Error {
         detail: String,
     },
 
+    /// A computation stopped because its observer asked for it ([`crate::progress::Progress::cancelled`]).
+    #[error("stopped on request before the end")]
+    Cancelled,
+
     /// An output that exists already and may not be replaced.
     #[error("{path}: exists already; pass --force to replace it")]
     OutputExists {

@@ -26,7 +26,7 @@ use super::{check_request, Kernel};
 use crate::activation::{require_derivative, ActivationRef, Centered, ScaleMoments};
 use crate::error::{check_nonnegative, check_positive};
 use crate::linalg::{gram_lower, into_real, mirror_lower_to_upper};
-use crate::progress::Progress;
+use crate::progress::{check_cancelled, Progress};
 use crate::{Error, Real, Result};
 
 /// One hidden layer: Dense(σ_w², σ_b²) followed by the activation.
@@ -425,11 +425,12 @@ pub fn mlp_kernels<T: Real, const N: usize>(
             .zip(rest_rows.into_par_iter())
             .enumerate()
             .with_min_len(4)
-            .for_each(|(i, (mut grow, mut others))| {
+            .try_for_each(|(i, (mut grow, mut others))| {
                 let grow = grow.as_slice_mut().expect("standard layout");
                 rec.row(i, &mut grow[..=i], &mut others, &slots);
                 progress.advance(i as u64 + 1);
-            });
+                check_cancelled(progress)
+            })?;
     }
     progress.finish();
     mirror_lower_to_upper(&mut g);

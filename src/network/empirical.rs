@@ -12,7 +12,7 @@ use crate::kernel::explicit::{FirstLayer, MlpParams};
 use crate::kernel::implicit::DeqParams;
 use crate::kernel::Kernel;
 use crate::linalg::{gram, matmul_into};
-use crate::progress::Progress;
+use crate::progress::{check_cancelled, Progress};
 use crate::solve::AndersonParams;
 use crate::{Error, Real, Result};
 
@@ -157,6 +157,7 @@ pub fn deq_empirical<T: Real>(
             _ => acc += &g,
         }
         progress.advance(1);
+        check_cancelled(progress)?;
     }
     progress.finish();
     report.seconds = start.elapsed().as_secs_f64();
@@ -228,6 +229,7 @@ pub fn mlp_empirical<T: Real>(
             }
         }
         progress.advance(1);
+        check_cancelled(progress)?;
     }
     progress.finish();
     let report = EmpiricalReport {

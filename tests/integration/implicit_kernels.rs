@@ -231,3 +231,61 @@ fn bad_data_is_refused() {
         assert!(DeqParams::with_variances(act("relu"), sa, 0.3).is_ok());
     }
 }
+
+/// Says "stop" once `after` rows are done; counts the rows finished.
+struct StopAfter {
+    after: u64,
+    rows: std::sync::atomic::AtomicU64,
+}
+
+impl deq_kernels::progress::Progress for StopAfter {
+    fn advance(&self, _units: u64) {
+        self.rows.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    fn cancelled(&self) -> bool {
+        self.rows.load(std::sync::atomic::Ordering::Relaxed) >= self.after
+    }
+}
+
+#[test]
+fn an_observer_stops_the_kernels() {
+    use deq_kernels::kernel::explicit::{mlp_kernels, MlpParams};
+    let n = 300;
+    let x = gaussian_data(n, 20, 1.0, 5);
+    let deq = DeqParams::new(act("tanh"), 0.3).unwrap();
+    let mlp = MlpParams::new(act("relu"), 2, 1.0, 0.1).unwrap();
+    let stop = || StopAfter {
+        after: 10,
+        rows: 0.into(),
+    };
+    // Rows run in parallel, so a few more than `after` may finish; far fewer than n do.
+    let check = |result: Result<()>, observer: &StopAfter| {
+        assert!(matches!(result, Err(Error::Cancelled)), "{result:?}");
+        let rows = observer.rows.load(std::sync::atomic::Ordering::Relaxed);
+        assert!((10..n as u64 / 2).contains(&rows), "{rows} rows done");
+    };
+    let observer = stop();
+    check(
+        deq_kernels::<f64, 2>(&deq, x.view(), [Kernel::Ck, Kernel::Ntk], &observer).map(|_| ()),
+        &observer,
+    );
+    let observer = stop();
+    check(
+        deq_kernels::<f32, 1>(&deq, x.view(), [Kernel::Ck], &observer).map(|_| ()),
+        &observer,
+    );
+    let observer = stop();
+    check(
+        mlp_kernels::<f64, 2>(&mlp, x.view(), [Kernel::Ck, Kernel::Ntk], &observer).map(|_| ()),
+        &observer,
+    );
+    // An observer that never cancels leaves the result alone.
+    let never = StopAfter {
+        after: u64::MAX,
+        rows: 0.into(),
+    };
+    let ([ck], _) = deq_kernels::<f64, 1>(&deq, x.view(), [Kernel::Ck], &never).unwrap();
+    let ([reference], _) =
+        deq_kernels::<f64, 1>(&deq, x.view(), [Kernel::Ck], &NoProgress).unwrap();
+    assert_eq!(ck, reference);
+}

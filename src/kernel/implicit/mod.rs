@@ -36,7 +36,7 @@ use crate::error::{check_nonnegative, check_positive};
 use crate::linalg::{
     gram, gram_lower, into_real, matmul_into, mirror_lower_to_upper, zeroed_matrix, zeroed_vec,
 };
-use crate::progress::Progress;
+use crate::progress::{check_cancelled, Progress};
 use crate::solve::{
     fixed_point, newton_in_bracket, newton_lanes, FixedPointParams, NewtonParams, SolveReport,
 };
@@ -764,6 +764,7 @@ fn solve_all<T: Real, const N: usize>(
             .map(|(i, mut rows)| {
                 let s = map.row(i, &kinds, &mut rows)?;
                 progress.advance(i as u64 + 1);
+                check_cancelled(progress)?;
                 Ok::<_, Error>(s)
             })
             .try_reduce(EntryStats::default, |x, y| Ok(x.merge(y)))?
@@ -862,6 +863,7 @@ fn solve_all_by_panels<T: Real, const N: usize>(
                         }
                     }
                     progress.advance(i as u64 + 1);
+                    check_cancelled(progress)?;
                     Ok::<_, Error>(s)
                 },
             )
