@@ -45,9 +45,7 @@ fn backend(name: &str, driver: &str) -> PyResult<Backend> {
         }
     };
     if driver != LapackDriver::Auto && name != "lapack" {
-        return Err(value_error(
-            "a driver applies to backend=\"lapack\" only",
-        ));
+        return Err(value_error("a driver applies to backend=\"lapack\" only"));
     }
     match name {
         "faer" => Ok(Backend::Faer),
@@ -66,7 +64,12 @@ fn subset(
     index: Option<(usize, usize)>,
     values: Option<(f64, f64)>,
 ) -> PyResult<Subset> {
-    let given = [top.is_some(), bottom.is_some(), index.is_some(), values.is_some()];
+    let given = [
+        top.is_some(),
+        bottom.is_some(),
+        index.is_some(),
+        values.is_some(),
+    ];
     if given.iter().filter(|&&g| g).count() > 1 {
         return Err(value_error(
             "give at most one of top, bottom, index and values",
@@ -144,7 +147,9 @@ fn slq_py<'py>(
         .map_err(|e| value_error(e.to_string()))?
         .with_seed(seed);
     if let Some(b) = block {
-        params = params.with_block(b).map_err(|e| value_error(e.to_string()))?;
+        params = params
+            .with_block(b)
+            .map_err(|e| value_error(e.to_string()))?;
     }
     let q = match Matrix::new(a, "A")? {
         Matrix::F64(a) => interruptible(py, move |_| Ok(slq(&a.view(), &params)?))?,
@@ -187,7 +192,11 @@ fn matrix_distance(
 
 #[pyfunction]
 #[pyo3(name = "relative_frobenius")]
-fn relative_frobenius_py(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<f64> {
+fn relative_frobenius_py(
+    py: Python<'_>,
+    a: &Bound<'_, PyAny>,
+    b: &Bound<'_, PyAny>,
+) -> PyResult<f64> {
     matrix_distance(py, a, b, true)
 }
 
@@ -214,6 +223,9 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(relative_frobenius_py, m)?)?;
     m.add_function(wrap_pyfunction!(operator_norm_distance_py, m)?)?;
     m.add_function(wrap_pyfunction!(wasserstein1_py, m)?)?;
-    m.add("HAS_LAPACK", Backend::Lapack(LapackDriver::Auto).is_available())?;
+    m.add(
+        "HAS_LAPACK",
+        Backend::Lapack(LapackDriver::Auto).is_available(),
+    )?;
     Ok(())
 }

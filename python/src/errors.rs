@@ -67,7 +67,9 @@ pub fn to_py(e: Error) -> PyErr {
         Error::Eigen(deq_kernels::eigen::Error::NotConverged { .. }) => {
             convergence(message, Convergence::default())
         }
-        Error::Eigen(deq_kernels::eigen::Error::Allocation { .. }) => PyMemoryError::new_err(message),
+        Error::Eigen(deq_kernels::eigen::Error::Allocation { .. }) => {
+            PyMemoryError::new_err(message)
+        }
         Error::Io { .. } => PyOSError::new_err(message),
         Error::Cancelled => PyKeyboardInterrupt::new_err(message),
         _ => PyValueError::new_err(message),

@@ -70,8 +70,10 @@ impl Matrices {
 macro_rules! in_dtype {
     ($dtype:expr, $f:ident, $params:expr, $x:expr, $kinds:expr, $progress:expr) => {
         match $dtype {
-            Dtype::F64 => for_kinds!(f64, $f, $params, $x, $kinds, $progress).map(|(m, r)| (Matrices::F64(m), r)),
-            Dtype::F32 => for_kinds!(f32, $f, $params, $x, $kinds, $progress).map(|(m, r)| (Matrices::F32(m), r)),
+            Dtype::F64 => for_kinds!(f64, $f, $params, $x, $kinds, $progress)
+                .map(|(m, r)| (Matrices::F64(m), r)),
+            Dtype::F32 => for_kinds!(f32, $f, $params, $x, $kinds, $progress)
+                .map(|(m, r)| (Matrices::F32(m), r)),
         }
     };
 }
@@ -115,11 +117,9 @@ fn deq_kernels_py<'py>(
         "tau_star" => Centering::AtFixedPoint,
         "none" => Centering::None,
         "shift" => Centering::Shift(shift),
-        other => {
-            return Err(value_error(format!(
-                "unknown centering \"{other}\"; use \"tau_star\", \"none\" or \"shift\" (with shift=c)"
-            )))
-        }
+        other => return Err(value_error(format!(
+            "unknown centering \"{other}\"; use \"tau_star\", \"none\" or \"shift\" (with shift=c)"
+        ))),
     };
     let params = {
         let p = match sigma_b2 {

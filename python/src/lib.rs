@@ -17,7 +17,10 @@ mod run;
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
-    m.add("ConvergenceError", m.py().get_type::<errors::ConvergenceError>())?;
+    m.add(
+        "ConvergenceError",
+        m.py().get_type::<errors::ConvergenceError>(),
+    )?;
     activation::register(m)?;
     kernels::register(m)?;
     eigen::register(m)?;
