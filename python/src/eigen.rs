@@ -87,6 +87,9 @@ fn subset(
 /// Values (ascending), vectors (columns) and the driver that computed them.
 type Decomposition = (Py<PyAny>, Option<Py<PyAny>>, &'static str);
 
+/// Values, vectors when asked, and a dict of facts about the computation.
+type WithInfo<'py> = (Py<PyAny>, Option<Py<PyAny>>, Bound<'py, PyDict>);
+
 fn decompose<T: EigenScalar + Element>(
     py: Python<'_>,
     a: Held<T>,
@@ -118,7 +121,7 @@ fn eigh<'py>(
     bottom: Option<usize>,
     index: Option<(usize, usize)>,
     values: Option<(f64, f64)>,
-) -> PyResult<(Py<PyAny>, Option<Py<PyAny>>, Bound<'py, PyDict>)> {
+) -> PyResult<WithInfo<'py>> {
     let backend = self::backend(backend, driver)?;
     let mut request = EigenRequest::subset(subset(top, bottom, index, values)?);
     if vectors {
