@@ -17,7 +17,7 @@ The mathematics is in the repository's ``docs/math.md``; section numbers below (
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -43,6 +43,16 @@ __all__ = [
     "relative_frobenius",
     "operator_norm_distance",
     "wasserstein1",
+    "gaussian_mixture",
+    "deq_equivalent",
+    "mlp_equivalent",
+    "equivalent_matrix",
+    "equivalent_spectrum",
+    "twin",
+    "deq_empirical_kernel",
+    "mlp_empirical_kernel",
+    "sim_kernels",
+    "delm_train",
 ]
 
 
@@ -197,10 +207,20 @@ def fk_kernel(X: Any, activation: str = "relu", kind: str = "nngp", **options: A
 # --- explicit networks (§4) -----------------------------------------------------------------------------------
 
 
+def _layers(depth: int, activation: Any) -> list:
+    """One activation name per hidden layer: ``activation`` repeated ``depth`` times, or its list as given."""
+    if isinstance(activation, str):
+        return [activation] * int(depth)
+    names = [str(a) for a in activation]
+    if len(names) != int(depth):
+        raise ValueError(f"{len(names)} activations given for depth = {depth}; give one per layer")
+    return names
+
+
 def mlp_kernels(
     X: Any,
     depth: int,
-    activation: str = "relu",
+    activation: Union[str, Sequence[str]] = "relu",
     sigma_w2: float = 1.0,
     sigma_b2: float = 0.0,
     kinds: Sequence[str] = ("ck", "ntk"),
@@ -219,11 +239,11 @@ def mlp_kernels(
 
     The first layer acts on xᵀy itself (neural-tangents divides by p: the same numbers on inputs scaled by √p).
     ``train_first_layer=False`` starts from Θ_1 = 0; ``center=True`` centers every activation at the scale of
-    its input. Returns the matrices in the order of ``kinds`` and a report dict."""
+    its input. ``activation`` may also be a list with one name per layer. Returns the matrices in the order of
+    ``kinds`` and a report dict."""
     matrices, report = _native.mlp_kernels(
         _matrix(X, "X"),
-        int(depth),
-        activation,
+        _layers(depth, activation),
         float(sigma_w2),
         float(sigma_b2),
         _kinds(kinds),
@@ -238,7 +258,7 @@ def mlp_kernels(
 def mlp_kernel(
     X: Any,
     depth: int,
-    activation: str = "relu",
+    activation: Union[str, Sequence[str]] = "relu",
     sigma_w2: float = 1.0,
     sigma_b2: float = 0.0,
     kind: str = "ck",
@@ -329,3 +349,205 @@ def _same_dtype(A: Any, B: Any) -> Tuple[np.ndarray, np.ndarray]:
     if A.dtype != B.dtype:
         A, B = A.astype(np.float64), B.astype(np.float64)
     return A, B
+
+
+# --- Gaussian mixtures and the high-dimensional equivalents (§6) ---------------------------------------------
+
+
+def gaussian_mixture(
+    p: int,
+    n: Optional[int] = None,
+    seed: int = 0,
+    *,
+    means: Any = None,
+    covariances: Optional[Sequence[Any]] = None,
+    sizes: Optional[Sequence[int]] = None,
+) -> Tuple[np.ndarray, np.ndarray]:
+    """Samples x_i = (μ_a + C_a^{1/2} z_i)/√p of a K-class Gaussian mixture in dimension p, class by class:
+    returns X (n×p, rows are samples) and the integer labels.
+
+    Without ``means``, the paper's mixture (§6): two classes, n = ⌊0.8p⌋ samples unless given,
+    μ_a = 8·e_{8(a−1)+1}, C_a = (1 + 8(a−1)/√p)·I_p. Otherwise ``means`` (K×p, unscaled), ``covariances`` (per
+    class a number c for c·I, a vector for a diagonal, or a p×p matrix) and ``sizes`` describe the classes."""
+    if means is not None:
+        means = np.ascontiguousarray(means, dtype=np.float64)
+        covariances = [
+            c if np.isscalar(c) else np.ascontiguousarray(c, dtype=np.float64) for c in (covariances or [])
+        ]
+        sizes = [int(s) for s in (sizes or [])]
+    elif covariances is not None or sizes is not None:
+        raise ValueError("give means, covariances and sizes together (or none of them for the paper's mixture)")
+    return _native.gaussian_mixture(int(p), n, int(seed), means, covariances, sizes)
+
+
+def deq_equivalent(
+    activation: str = "relu", sigma_a2: float = 0.2, tau0: float = 1.0, sigma_b2: Optional[float] = None
+) -> Dict[str, Any]:
+    """The DEQ's four equations on data of scale τ0 (§6), with g1 = m1², g2 = m2², g4 = q of the centered φ at
+    τ*:
+
+        (E1) τ*² = σ_a²·v(τ*) + σ_b²τ0²        (E2) α1 = σ_a²·g1·α1 + σ_b²
+        (E3) α2 = σ_a²(g1·α2 + ¼g2·α4²), α4 = ½σ_a²·g4·α4 + σ_b²        (E4) α3 = σ_a²(g1·α3 + ½g2·α1²)
+
+    Returns a dict: ``tau_star``, ``alpha`` (α1…α4), ``residuals``, ``moments``, ``beta``, ``kappa2`` and the
+    coefficients (c1, c2, c3, c0) of the equivalents K̃ = c1·XXᵀ + c2·uuᵀ + c3·JTJᵀ/p + c0·I of Σ*
+    (``"nngp"``), G* (``"ck"``) and K* (``"ntk"``)."""
+    s_b2 = None if sigma_b2 is None else float(sigma_b2)
+    return _native.deq_equivalent(activation, float(sigma_a2), float(tau0), s_b2)
+
+
+def mlp_equivalent(
+    activations: Sequence[str], tau0: float = 1.0, train_first_layer: bool = True
+) -> Dict[str, Any]:
+    """The equivalent coefficients of the centered unit-variance network with these hidden layers (§4,
+    Gu et al. 2022): per-layer moments, α, β, κ² and the (c1, c2, c3, c0) of its CK and NTK."""
+    if isinstance(activations, str):
+        activations = [activations]
+    return _native.mlp_equivalent([str(a) for a in activations], float(tau0), bool(train_first_layer))
+
+
+def _coefficients(c: Any) -> List[float]:
+    if isinstance(c, dict):
+        return [float(c["c1"]), float(c["c2"]), float(c["c3"]), float(c["c0"])]
+    values = [float(v) for v in c]
+    if len(values) != 4:
+        raise ValueError("coefficients are (c1, c2, c3, c0) or a dict with those keys")
+    return values
+
+
+def equivalent_matrix(X: Any, labels: Any, coefficients: Any) -> np.ndarray:
+    """K̃(c1, c2, c3, c0) = c1·XXᵀ + c2·uuᵀ + c3·JTJᵀ/p + c0·Iₙ as a dense n×n matrix, with u, T and J
+    estimated without bias from the labelled data (§6). ``coefficients``: (c1, c2, c3, c0) or a dict such as
+    ``deq_equivalent(...)["ck"]``."""
+    lab = np.ascontiguousarray(labels, dtype=np.int64)
+    return _native.equivalent_matrix(_matrix(X, "X"), lab, _coefficients(coefficients))
+
+
+def equivalent_spectrum(X: Any, labels: Any, coefficients: Any) -> np.ndarray:
+    """All n eigenvalues of K̃ (ascending) from its low-rank structure, without forming the n×n matrix."""
+    lab = np.ascontiguousarray(labels, dtype=np.int64)
+    return _native.equivalent_spectrum(_matrix(X, "X"), lab, _coefficients(coefficients))
+
+
+# --- the shallow twin (§7) -----------------------------------------------------------------------------------
+
+
+def twin(
+    activation: str = "relu",
+    sigma_a2: float = 0.2,
+    tau0: float = 1.0,
+    kind: str = "ck",
+    *,
+    sigma_b2: Optional[float] = None,
+    starts: int = 64,
+    seed: int = 0,
+    accept: float = 1e-10,
+) -> Dict[str, Any]:
+    """The shallow explicit network whose equivalent CK or NTK equals the DEQ's (§7): the family chosen, the
+    targets, every distinct solution (smallest residual first) or the reason there is none, and the best
+    solution's ``network`` (activation names per layer, whether the first layer is trained, τ0). Its exact
+    kernel is ``mlp_kernel(X, len(acts), acts, kind=kind, center=True, train_first_layer=…, tau0=τ0)``."""
+    s_b2 = None if sigma_b2 is None else float(sigma_b2)
+    return _native.twin(
+        activation, float(sigma_a2), float(tau0), kind, s_b2, int(starts), int(seed), float(accept)
+    )
+
+
+# --- finite width (§8) ---------------------------------------------------------------------------------------
+
+
+def deq_empirical_kernel(
+    X: Any,
+    width: int,
+    draws: int = 1,
+    kind: str = "ck",
+    activation: str = "relu",
+    sigma_a2: float = 0.2,
+    *,
+    sigma_b2: Optional[float] = None,
+    weights: str = "gaussian",
+    seed: int = 0,
+    dtype: Any = "float64",
+) -> Tuple[np.ndarray, Dict[str, Any]]:
+    """The empirical CK ZZᵀ or NTK (ZZᵀ) ⊘ (11ᵀ − σ_a²·dZdZᵀ) of random DEQs of width m (fixed point by Anderson
+    acceleration), averaged over ``draws``; ``weights`` is ``"gaussian"``, ``"rademacher"`` or
+    ``"ternary:S"``. Returns the kernel and a report dict."""
+    s_b2 = None if sigma_b2 is None else float(sigma_b2)
+    return _native.deq_empirical_kernel(
+        _matrix(X, "X"), int(width), int(draws), kind, activation, float(sigma_a2), s_b2, weights, int(seed),
+        _dtype(dtype),
+    )
+
+
+def mlp_empirical_kernel(
+    X: Any,
+    activations: Union[str, Sequence[str]],
+    width: int,
+    draws: int = 1,
+    kind: str = "ck",
+    *,
+    depth: Optional[int] = None,
+    train_first_layer: bool = True,
+    center: bool = True,
+    weights: str = "gaussian",
+    seed: int = 0,
+    dtype: Any = "float64",
+) -> Tuple[np.ndarray, Dict[str, Any]]:
+    """The empirical CK or NTK of random unit-variance MLPs of width m with these hidden layers (a name and
+    ``depth``, or one name per layer), activations centered at their input scale unless ``center=False``,
+    averaged over ``draws``."""
+    layers = _layers(depth if depth is not None else (1 if isinstance(activations, str) else len(activations)),
+                     activations)
+    return _native.mlp_empirical_kernel(
+        _matrix(X, "X"), layers, int(width), int(draws), kind, bool(train_first_layer), bool(center), weights,
+        int(seed), _dtype(dtype),
+    )
+
+
+# --- the stable invariant model (§10) and the deep equilibrium linear model (§9) -----------------------------
+
+
+def sim_kernels(
+    X: Any,
+    classes: int,
+    kinds: Sequence[str] = ("ck", "ntk"),
+    tier: str = "single",
+    *,
+    bandwidth: Optional[float] = None,
+    sigma_w2: float = 2.0,
+    sigma_b2: float = 0.1,
+    sigma_v2: float = 1.0,
+    sigma_u2: float = 1.0,
+) -> Tuple[np.ndarray, ...]:
+    """The exact infinite-width CK and NTK of a random stable invariant model (Konishi & Kawahara) with one or two
+    tiers (§10) on X, as float64 n×n matrices in the order of ``kinds``."""
+    return tuple(
+        _native.sim_kernels(
+            _matrix(X, "X"), int(classes), _kinds(kinds), tier, bandwidth, float(sigma_w2), float(sigma_b2),
+            float(sigma_v2), float(sigma_u2),
+        )
+    )
+
+
+def delm_train(
+    X: Any,
+    labels: Any,
+    classes: int,
+    *,
+    width: Optional[int] = None,
+    gamma: float = 0.5,
+    loss: str = "square",
+    iterations: int = 200,
+    step: Optional[float] = None,
+    seed: int = 0,
+) -> Dict[str, Any]:
+    """Gradient descent on the deep equilibrium linear model z = γ·σ(A)z + φ(x), f(x) = Bz* with σ the column-wise
+    softmax (§9), from a random start, on the features φ (X itself, or ``width`` random features
+    tanh(VXᵀ/√p)), with ``loss`` ``"square"`` or
+    ``"cross_entropy"`` and a fixed ``step`` (Armijo backtracking when None). Returns the losses, the gap to the
+    shallow optimum L* = min_W L(WΦ), the steps, the observed linear rate and, for the square loss, the bound."""
+    lab = np.ascontiguousarray(labels, dtype=np.int64)
+    return _native.delm_train(
+        _matrix(X, "X"), lab, int(classes), width, float(gamma), loss, int(iterations),
+        None if step is None else float(step), int(seed),
+    )

@@ -47,8 +47,7 @@ def fk_kernels(
 ) -> Tuple[List[npt.NDArray[Any]], Dict[str, Any]]: ...
 def mlp_kernels(
     x: npt.NDArray[np.float64],
-    depth: int,
-    activation: str = "relu",
+    activations: List[str],
     sigma_w2: float = 1.0,
     sigma_b2: float = 0.0,
     kinds: List[str] = ["ck"],
@@ -73,3 +72,77 @@ def slq(
 def relative_frobenius(a: npt.NDArray[Any], b: npt.NDArray[Any]) -> float: ...
 def operator_norm_distance(a: npt.NDArray[Any], b: npt.NDArray[Any]) -> float: ...
 def wasserstein1(a: List[float], b: List[float]) -> float: ...
+def gaussian_mixture(
+    p: int,
+    n: Optional[int] = None,
+    seed: int = 0,
+    means: Optional[npt.NDArray[np.float64]] = None,
+    covariances: Optional[List[Any]] = None,
+    sizes: Optional[List[int]] = None,
+) -> Tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]: ...
+def deq_equivalent(
+    activation: str = "relu", sigma_a2: float = 0.2, tau0: float = 1.0, sigma_b2: Optional[float] = None
+) -> Dict[str, Any]: ...
+def mlp_equivalent(activations: List[str], tau0: float = 1.0, train_first_layer: bool = True) -> Dict[str, Any]: ...
+def equivalent_matrix(
+    x: npt.NDArray[np.float64], labels: npt.NDArray[np.int64], coefficients: List[float]
+) -> npt.NDArray[np.float64]: ...
+def equivalent_spectrum(
+    x: npt.NDArray[np.float64], labels: npt.NDArray[np.int64], coefficients: List[float]
+) -> npt.NDArray[np.float64]: ...
+def twin(
+    activation: str = "relu",
+    sigma_a2: float = 0.2,
+    tau0: float = 1.0,
+    kind: str = "ck",
+    sigma_b2: Optional[float] = None,
+    starts: int = 64,
+    seed: int = 0,
+    accept: float = 1e-10,
+) -> Dict[str, Any]: ...
+def deq_empirical_kernel(
+    x: npt.NDArray[np.float64],
+    width: int,
+    draws: int = 1,
+    kind: str = "ck",
+    activation: str = "relu",
+    sigma_a2: float = 0.2,
+    sigma_b2: Optional[float] = None,
+    weights: str = "gaussian",
+    seed: int = 0,
+    dtype: str = "float64",
+) -> Tuple[npt.NDArray[Any], Dict[str, Any]]: ...
+def mlp_empirical_kernel(
+    x: npt.NDArray[np.float64],
+    activations: List[str],
+    width: int,
+    draws: int = 1,
+    kind: str = "ck",
+    train_first_layer: bool = True,
+    center: bool = True,
+    weights: str = "gaussian",
+    seed: int = 0,
+    dtype: str = "float64",
+) -> Tuple[npt.NDArray[Any], Dict[str, Any]]: ...
+def sim_kernels(
+    x: npt.NDArray[np.float64],
+    classes: int,
+    kinds: List[str] = ["ck", "ntk"],
+    tier: str = "single",
+    bandwidth: Optional[float] = None,
+    sigma_w2: float = 2.0,
+    sigma_b2: float = 0.1,
+    sigma_v2: float = 1.0,
+    sigma_u2: float = 1.0,
+) -> List[npt.NDArray[np.float64]]: ...
+def delm_train(
+    x: npt.NDArray[np.float64],
+    labels: npt.NDArray[np.int64],
+    classes: int,
+    width: Optional[int] = None,
+    gamma: float = 0.5,
+    loss: str = "square",
+    iterations: int = 200,
+    step: Optional[float] = None,
+    seed: int = 0,
+) -> Dict[str, Any]: ...

@@ -1,9 +1,7 @@
 //! Exact kernels: explicit MLPs (docs/math.md §4), the DEQ and the Feng–Kolter DEQ (§5), with their reports.
 
-use deq_kernels::kernel::explicit::{mlp_kernels, FirstLayer, MlpParams};
-use deq_kernels::kernel::implicit::{
-    deq_kernels, fk_kernels, Centering, DeqParams, FengKolterParams, ImplicitReport,
-};
+use deq_kernels::kernel::explicit::mlp_kernels;
+use deq_kernels::kernel::implicit::{deq_kernels, fk_kernels, FengKolterParams, ImplicitReport};
 use deq_kernels::kernel::Kernel;
 use deq_kernels::Error;
 use ndarray::Array2;
@@ -14,6 +12,7 @@ use pyo3::types::PyDict;
 use crate::activation::activation;
 use crate::arrays::{matrix_out, Dtype, Held};
 use crate::errors::{to_py, value_error};
+use crate::params::{deq_params, mlp_params};
 use crate::run::interruptible;
 
 /// `$f::<T, N>(params, x, kinds, progress)` for the 1–3 kinds asked, the matrices as a `Vec`.
@@ -31,7 +30,7 @@ macro_rules! for_kinds {
 }
 
 /// The kinds asked for: 1 to 3 distinct names among "nngp", "ck", "ntk".
-fn kinds(names: &[String]) -> PyResult<Vec<Kernel>> {
+pub fn kinds(names: &[String]) -> PyResult<Vec<Kernel>> {
     if names.is_empty() || names.len() > 3 {
         return Err(value_error(format!(
             "ask for one to three kernels among \"nngp\", \"ck\", \"ntk\" (got {})",
@@ -110,31 +109,17 @@ fn deq_kernels_py<'py>(
     train_input_weights: bool,
     dtype: &str,
 ) -> PyResult<(Vec<Py<PyAny>>, Bound<'py, PyDict>)> {
-    let act = self::activation(activation)?;
     let kinds = self::kinds(&kinds)?;
     let dtype = Dtype::parse(dtype)?;
-    let centering = match centering {
-        "tau_star" => Centering::AtFixedPoint,
-        "none" => Centering::None,
-        "shift" => Centering::Shift(shift),
-        other => return Err(value_error(format!(
-            "unknown centering \"{other}\"; use \"tau_star\", \"none\" or \"shift\" (with shift=c)"
-        ))),
-    };
-    let params = {
-        let p = match sigma_b2 {
-            Some(b2) => DeqParams::with_variances(act, sigma_a2, b2),
-            None => DeqParams::new(act, sigma_a2),
-        };
-        let p = p.map_err(to_py)?;
-        let p = p
-            .with_centering(centering)
-            .with_trained_input_weights(train_input_weights);
-        match tau0 {
-            Some(t) => p.with_tau0(t).map_err(to_py)?,
-            None => p,
-        }
-    };
+    let params = deq_params(
+        activation,
+        sigma_a2,
+        sigma_b2,
+        tau0,
+        centering,
+        shift,
+        train_input_weights,
+    )?;
     let x = Held::new(x, "X")?;
     let (m, report) = interruptible(py, move |stop| {
         in_dtype!(dtype, deq_kernels, &params, x.view(), &kinds, stop)
@@ -174,15 +159,14 @@ fn fk_kernels_py<'py>(
 }
 
 #[pyfunction]
-#[pyo3(signature = (x, depth, activation = "relu", sigma_w2 = 1.0, sigma_b2 = 0.0,
-    kinds = vec!["ck".to_string()], train_first_layer = true, center = false, tau0 = None, dtype = "float64"))]
-#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (x, activations, sigma_w2 = 1.0, sigma_b2 = 0.0, kinds = vec!["ck".to_string()],
+    train_first_layer = true, center = false, tau0 = None, dtype = "float64"))]
 #[pyo3(name = "mlp_kernels")]
+#[allow(clippy::too_many_arguments)]
 fn mlp_kernels_py<'py>(
     py: Python<'py>,
     x: &Bound<'py, PyArray2<f64>>,
-    depth: usize,
-    activation: &str,
+    activations: Vec<String>,
     sigma_w2: f64,
     sigma_b2: f64,
     kinds: Vec<String>,
@@ -191,22 +175,16 @@ fn mlp_kernels_py<'py>(
     tau0: Option<f64>,
     dtype: &str,
 ) -> PyResult<(Vec<Py<PyAny>>, Bound<'py, PyDict>)> {
-    let act = self::activation(activation)?;
     let kinds = self::kinds(&kinds)?;
     let dtype = Dtype::parse(dtype)?;
-    let mut params = MlpParams::new(act, depth, sigma_w2, sigma_b2)
-        .map_err(to_py)?
-        .with_first_layer(if train_first_layer {
-            FirstLayer::Trained
-        } else {
-            FirstLayer::Frozen
-        });
-    if center {
-        params = params.centered_at_input_scale();
-    }
-    if let Some(t) = tau0 {
-        params = params.with_tau0(t).map_err(to_py)?;
-    }
+    let params = mlp_params(
+        &activations,
+        sigma_w2,
+        sigma_b2,
+        train_first_layer,
+        center,
+        tau0,
+    )?;
     let x = Held::new(x, "X")?;
     let (m, report) = interruptible(py, move |stop| {
         in_dtype!(dtype, mlp_kernels, &params, x.view(), &kinds, stop)

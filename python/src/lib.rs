@@ -11,7 +11,10 @@ mod activation;
 mod arrays;
 mod eigen;
 mod errors;
+mod implicit_models;
 mod kernels;
+mod models;
+mod params;
 mod run;
 
 #[pymodule]
@@ -24,5 +27,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     activation::register(m)?;
     kernels::register(m)?;
     eigen::register(m)?;
+    models::register(m)?;
+    implicit_models::register(m)?;
     Ok(())
 }

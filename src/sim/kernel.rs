@@ -36,7 +36,7 @@ use crate::activation::{dual_pair, Builtin, Cov2};
 use crate::eigen::EigenScalar;
 use crate::kernel::Kernel;
 use crate::linalg::{gram_lower, mirror_lower_to_upper};
-use crate::progress::Progress;
+use crate::progress::{check_cancelled, Progress};
 use crate::{Error, Real, Result};
 
 /// The weight and bias variances of a random SIM.
@@ -345,7 +345,7 @@ pub fn sim_kernels<T: Real, const N: usize>(
                     }
                 }
                 progress.advance(i as u64 + 1);
-                Ok(())
+                check_cancelled(progress)
             })?;
     }
     progress.finish();
