@@ -40,6 +40,17 @@ impl<T: Element> Held<T> {
         })
     }
 
+    /// (rows, columns).
+    pub fn dim(&self) -> (usize, usize) {
+        self.shape
+    }
+
+    /// The flops of a kernel on these samples: the Gram product and a few dozen per entry.
+    pub fn kernel_work(&self) -> f64 {
+        let (n, p) = (self.shape.0 as f64, self.shape.1 as f64);
+        n * n * (p + 100.0)
+    }
+
     /// The array as an ndarray view.
     pub fn view(&self) -> ArrayView2<'_, T> {
         // SAFETY: shape and element strides are the array's own, all non-negative, and the buffer lives as

@@ -96,7 +96,8 @@ fn decompose<T: EigenScalar + Element>(
     backend: Backend,
     request: EigenRequest,
 ) -> PyResult<Decomposition> {
-    let d = interruptible(py, move |_| {
+    let n = a.dim().0 as f64;
+    let d = interruptible(py, n * n * n, move |_| {
         let solver = backend.solver::<T>()?;
         Ok(solver.solve(a.view(), &request)?)
     })?;
@@ -154,9 +155,14 @@ fn slq_py<'py>(
             .with_block(b)
             .map_err(|e| value_error(e.to_string()))?;
     }
+    let work = |n: usize| (n * n * probes * steps) as f64 * 2.0;
     let q = match Matrix::new(a, "A")? {
-        Matrix::F64(a) => interruptible(py, move |_| Ok(slq(&a.view(), &params)?))?,
-        Matrix::F32(a) => interruptible(py, move |_| Ok(slq(&a.view(), &params)?))?,
+        Matrix::F64(a) => {
+            interruptible(py, work(a.dim().0), move |_| Ok(slq(&a.view(), &params)?))?
+        }
+        Matrix::F32(a) => {
+            interruptible(py, work(a.dim().0), move |_| Ok(slq(&a.view(), &params)?))?
+        }
     };
     let info = PyDict::new(py);
     info.set_item("n", q.n)?;
@@ -167,7 +173,12 @@ fn slq_py<'py>(
     Ok((vector_out(py, q.nodes), vector_out(py, q.weights), info))
 }
 
-/// ‖A − B‖ in the norm `norm` of two matrices of one dtype.
+/// The flops of a distance: an operator norm by Lanczos takes some hundred products.
+fn distance_work((n, m): (usize, usize)) -> f64 {
+    (n * m) as f64 * 200.0
+}
+
+/// ‖A − B‖_F/‖B‖_F (`relative_fro`) or ‖A − B‖₂ of two matrices of one dtype.
 fn matrix_distance(
     py: Python<'_>,
     a: &Bound<'_, PyAny>,
@@ -175,14 +186,14 @@ fn matrix_distance(
     relative_fro: bool,
 ) -> PyResult<f64> {
     match (Matrix::new(a, "A")?, Matrix::new(b, "B")?) {
-        (Matrix::F64(a), Matrix::F64(b)) => interruptible(py, move |_| {
+        (Matrix::F64(a), Matrix::F64(b)) => interruptible(py, distance_work(a.dim()), move |_| {
             Ok(if relative_fro {
                 relative_frobenius(a.view(), b.view())?
             } else {
                 operator_norm_distance(a.view(), b.view())?
             })
         }),
-        (Matrix::F32(a), Matrix::F32(b)) => interruptible(py, move |_| {
+        (Matrix::F32(a), Matrix::F32(b)) => interruptible(py, distance_work(a.dim()), move |_| {
             Ok(if relative_fro {
                 relative_frobenius(a.view(), b.view())?
             } else {

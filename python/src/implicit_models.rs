@@ -52,7 +52,7 @@ fn sim_kernels_py(
         sigma_v2,
         sigma_u2,
     };
-    let matrices = interruptible(py, move |stop| {
+    let matrices = interruptible(py, x.kernel_work(), move |stop| {
         let k = &kinds;
         Ok(match k.len() {
             1 => Vec::from(sim_kernels::<f64, 1>(
@@ -113,7 +113,7 @@ fn delm_train<'py>(
     let params = TrainParams::new(loss, iterations, step).map_err(to_py)?;
     let labels = labels.as_array().to_owned();
     let x = Held::new(x, "X")?;
-    let report = interruptible(py, move |_| {
+    let report = interruptible(py, f64::INFINITY, move |_| {
         let phi = features(x.view(), width, seed)?;
         let mut model = Delm::random(phi.nrows(), classes, gamma, seed + 1)?;
         train(&mut model, phi.view(), labels.view(), &params)

@@ -121,7 +121,7 @@ fn deq_kernels_py<'py>(
         train_input_weights,
     )?;
     let x = Held::new(x, "X")?;
-    let (m, report) = interruptible(py, move |stop| {
+    let (m, report) = interruptible(py, x.kernel_work(), move |stop| {
         in_dtype!(dtype, deq_kernels, &params, x.view(), &kinds, stop)
     })?;
     Ok((m.into_py(py), implicit_report(py, &report)?))
@@ -152,7 +152,7 @@ fn fk_kernels_py<'py>(
         None => params,
     };
     let x = Held::new(x, "X")?;
-    let (m, report) = interruptible(py, move |stop| {
+    let (m, report) = interruptible(py, x.kernel_work(), move |stop| {
         in_dtype!(dtype, fk_kernels, &params, x.view(), &kinds, stop)
     })?;
     Ok((m.into_py(py), implicit_report(py, &report)?))
@@ -186,7 +186,7 @@ fn mlp_kernels_py<'py>(
         tau0,
     )?;
     let x = Held::new(x, "X")?;
-    let (m, report) = interruptible(py, move |stop| {
+    let (m, report) = interruptible(py, x.kernel_work(), move |stop| {
         in_dtype!(dtype, mlp_kernels, &params, x.view(), &kinds, stop)
     })?;
     let d = PyDict::new(py);

@@ -204,7 +204,7 @@ fn equivalent_matrix_py(
     let labels = labels.as_array().to_owned();
     let x = Held::new(x, "X")?;
     let c = self::coefficients(coefficients);
-    let k = interruptible(py, move |_| {
+    let k = interruptible(py, x.kernel_work(), move |_| {
         let stats = MixtureStatistics::from_data(x.view(), labels.view())?;
         equivalent_matrix(x.view(), &stats, &c)
     })?;
@@ -222,7 +222,7 @@ fn equivalent_spectrum_py(
     let labels = labels.as_array().to_owned();
     let x = Held::new(x, "X")?;
     let c = self::coefficients(coefficients);
-    let values = interruptible(py, move |_| {
+    let values = interruptible(py, x.kernel_work(), move |_| {
         let stats = MixtureStatistics::from_data(x.view(), labels.view())?;
         Ok(equivalent_spectrum(x.view(), &stats, &c)?.all())
     })?;
@@ -337,7 +337,7 @@ fn deq_empirical_kernel<'py>(
     let dtype = Dtype::parse(dtype)?;
     let x = Held::new(x, "X")?;
     let (k, report) =
-        interruptible(py, move |stop| match dtype {
+        interruptible(py, f64::INFINITY, move |stop| match dtype {
             Dtype::F64 => deq_empirical::<f64>(&params, x.view(), kind, &emp, stop)
                 .map(|(k, r)| (Out::F64(k), r)),
             Dtype::F32 => deq_empirical::<f32>(&params, x.view(), kind, &emp, stop)
@@ -375,7 +375,7 @@ fn mlp_empirical_kernel<'py>(
     let dtype = Dtype::parse(dtype)?;
     let x = Held::new(x, "X")?;
     let (k, report) =
-        interruptible(py, move |stop| match dtype {
+        interruptible(py, f64::INFINITY, move |stop| match dtype {
             Dtype::F64 => mlp_empirical::<f64>(&params, x.view(), kind, &emp, stop)
                 .map(|(k, r)| (Out::F64(k), r)),
             Dtype::F32 => mlp_empirical::<f32>(&params, x.view(), kind, &emp, stop)

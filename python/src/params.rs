@@ -24,9 +24,11 @@ pub fn deq_params(
         "tau_star" => Centering::AtFixedPoint,
         "none" => Centering::None,
         "shift" => Centering::Shift(shift),
-        other => return Err(value_error(format!(
+        other => {
+            return Err(value_error(format!(
             "unknown centering \"{other}\"; use \"tau_star\", \"none\" or \"shift\" (with shift=c)"
-        ))),
+        )))
+        }
     };
     let p = match sigma_b2 {
         Some(b2) => DeqParams::with_variances(act, sigma_a2, b2),

@@ -32,13 +32,21 @@ impl Progress for Interrupt {
     }
 }
 
-/// `job` on a worker thread, the GIL released, Ctrl-C honoured within [`POLL`].
-pub fn interruptible<R, F>(py: Python<'_>, job: F) -> PyResult<R>
+/// Below this many floating-point operations (a few tens of milliseconds) a call runs on the calling thread:
+/// starting a worker costs 50–100 µs, more than such a call is worth waiting for a Ctrl-C.
+const INLINE_WORK: f64 = 5e7;
+
+/// `job`, estimated at `work` floating-point operations, with the GIL released: on a worker thread with Ctrl-C
+/// honoured within [`POLL`], or on the calling thread when it is below [`INLINE_WORK`].
+pub fn interruptible<R, F>(py: Python<'_>, work: f64, job: F) -> PyResult<R>
 where
     R: Send + 'static,
     F: FnOnce(&Interrupt) -> deq_kernels::Result<R> + Send + 'static,
 {
     let interrupt = Interrupt::default();
+    if work < INLINE_WORK {
+        return py.detach(|| job(&interrupt)).map_err(to_py);
+    }
     let (sender, receiver) = channel();
     let worker_interrupt = interrupt.clone();
     std::thread::Builder::new()
