@@ -127,3 +127,18 @@ def test_delm_reaches_the_least_squares_optimum(rng):
     assert r["loss_gap"][-1] < 1e-3 * r["loss_gap"][0]
     with pytest.raises(ValueError, match="label"):
         dk.delm_train(Xs, y + 5, 2)
+
+
+def test_the_spectra_example_runs(tmp_path):
+    pytest.importorskip("matplotlib")
+    import runpy
+    import sys
+
+    out = tmp_path / "spectra.png"
+    argv = sys.argv
+    sys.argv = ["spectra.py", str(out), "128"]
+    try:
+        runpy.run_path(str(__import__("conftest").REPO / "python" / "examples" / "spectra.py"), run_name="__main__")
+    finally:
+        sys.argv = argv
+    assert out.stat().st_size > 10_000
