@@ -3,7 +3,7 @@
 //! docstrings; docs/python.md describes both.
 //!
 //! Every computation runs with the GIL released; the long ones run on a worker thread and stop on Ctrl-C
-//! ([`run`]). Inputs are read in place ([`arrays::Held`]); outputs hand their buffers to NumPy.
+//! (`run.rs`). Inputs are read in place (`arrays.rs`); outputs hand their buffers to NumPy.
 
 use pyo3::prelude::*;
 
