@@ -29,8 +29,9 @@ def test_other_python_threads_run_during_a_kernel(rng):
     done.set()
     t.join()
     during = [x for x in ticks if start < x < end]
-    # A thread that needed the GIL for the whole call would have ticked at most once or twice.
-    assert len(during) > 0.2 * (end - start) / 0.001, (len(during), end - start)
+    # With the GIL held for the whole call the thread could not tick at all during it; released, it ticks about
+    # once a millisecond (asked: a twentieth of that, for a loaded machine).
+    assert len(during) > 0.05 * (end - start) / 0.001, (len(during), end - start)
 
 
 def interrupted_after(call, delay):
