@@ -142,3 +142,28 @@ def test_the_spectra_example_runs(tmp_path):
     finally:
         sys.argv = argv
     assert out.stat().st_size > 10_000
+
+
+def deqk_binary():
+    """The newest deqk command line built in this checkout (cargo test or cargo build put it under target/)."""
+    built = [__import__("conftest").REPO / "target" / profile / "deqk" for profile in ("release", "debug")]
+    built = [path for path in built if path.exists()]
+    if not built:
+        pytest.skip("no deqk binary under target/ (cargo build -p deqk)")
+    return max(built, key=lambda path: path.stat().st_mtime)
+
+
+@pytest.mark.parametrize("kind", ["ck", "ntk"])
+def test_sim_kernels_equal_the_command_line(tmp_path, kind):
+    import subprocess
+
+    X, _ = dk.gaussian_mixture(32, n=40, seed=6)
+    np.save(tmp_path / "X.npy", X)
+    out = tmp_path / "K.npy"
+    subprocess.run(
+        [str(deqk_binary()), "kernel", "--model", "sim", "--kind", kind, "--input", str(tmp_path / "X.npy"),
+         "--out", str(out)],
+        check=True, capture_output=True,
+    )
+    (ours,) = dk.sim_kernels(X, 2, (kind,))
+    np.testing.assert_allclose(ours, np.load(out), rtol=1e-13, atol=1e-15)
