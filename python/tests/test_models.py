@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import deq_kernels as dk
+from conftest import REPO
 
 
 def test_paper_mixture(rng):
@@ -138,7 +139,7 @@ def test_the_spectra_example_runs(tmp_path):
     argv = sys.argv
     sys.argv = ["spectra.py", str(out), "128"]
     try:
-        runpy.run_path(str(__import__("conftest").REPO / "python" / "examples" / "spectra.py"), run_name="__main__")
+        runpy.run_path(str(REPO / "python" / "examples" / "spectra.py"), run_name="__main__")
     finally:
         sys.argv = argv
     assert out.stat().st_size > 10_000
@@ -146,7 +147,7 @@ def test_the_spectra_example_runs(tmp_path):
 
 def deqk_binary():
     """The newest deqk command line built in this checkout (cargo test or cargo build put it under target/)."""
-    built = [__import__("conftest").REPO / "target" / profile / "deqk" for profile in ("release", "debug")]
+    built = [REPO / "target" / profile / "deqk" for profile in ("release", "debug")]
     built = [path for path in built if path.exists()]
     if not built:
         pytest.skip("no deqk binary under target/ (cargo build -p deqk)")
