@@ -2,7 +2,8 @@
 //! file: one untimed warm-up call, then REPS timed calls in this process, and prints one JSON line with their
 //! median. benches/run_python_interleaved.sh alternates it with the same call from Python.
 //! Run: cargo run --release --features io --example time_deq_kernel -- X.npy [REPS]
-use std::time::Instant;
+#[path = "timing/mod.rs"]
+mod timing;
 
 use deq_kernels::activation::Builtin;
 use deq_kernels::kernel::implicit::{deq_kernels, DeqParams};
@@ -15,28 +16,11 @@ fn main() -> deq_kernels::Result<()> {
         eprintln!("usage: time_deq_kernel X.npy [REPS]");
         std::process::exit(2);
     };
-    let reps: usize = args.get(2).and_then(|r| r.parse().ok()).unwrap_or(3).max(1);
+    let reps: usize = args.get(2).and_then(|r| r.parse().ok()).unwrap_or(3);
     let x = deq_kernels::npy::read_matrix(std::path::Path::new(path))?;
     let params = DeqParams::new(Builtin::Relu, 0.2)?;
     let run = || deq_kernels::<f64, 1>(&params, x.view(), [Kernel::Ntk], &NoProgress);
-    run()?;
-    let mut samples = Vec::with_capacity(reps);
-    for _ in 0..reps {
-        let start = Instant::now();
-        let out = run()?;
-        samples.push(start.elapsed().as_secs_f64());
-        drop(out);
-    }
-    let mut sorted = samples.clone();
-    sorted.sort_by(f64::total_cmp);
-    println!(
-        "{{\"n\": {}, \"median_s\": {:.4}, \"samples\": {:?}}}",
-        x.nrows(),
-        sorted[reps / 2],
-        samples
-            .iter()
-            .map(|s| (s * 1e4).round() / 1e4)
-            .collect::<Vec<_>>()
-    );
+    let timing = timing::median_of_calls(reps, run)?;
+    println!("{{\"n\": {}, {timing}}}", x.nrows());
     Ok(())
 }

@@ -2,7 +2,8 @@
 //! included) on data from a `.npy` file: one untimed warm-up call, then REPS timed calls in this process, and
 //! prints one JSON line with their median. benches/run_nt_interleaved.sh alternates it with neural-tangents.
 //! Run: cargo run --release --features io --example time_explicit_kernels -- X.npy relu [REPS]
-use std::time::Instant;
+#[path = "timing/mod.rs"]
+mod timing;
 
 use deq_kernels::activation::parse_activation;
 use deq_kernels::kernel::explicit::{mlp_kernels, MlpParams};
@@ -15,28 +16,14 @@ fn main() -> deq_kernels::Result<()> {
         eprintln!("usage: time_explicit_kernels X.npy ACTIVATION [REPS]");
         std::process::exit(2);
     };
-    let reps: usize = args.get(3).and_then(|r| r.parse().ok()).unwrap_or(3).max(1);
+    let reps: usize = args.get(3).and_then(|r| r.parse().ok()).unwrap_or(3);
     let x = deq_kernels::npy::read_matrix(std::path::Path::new(path))?;
     let params = MlpParams::new(parse_activation(name)?, 3, 1.0, 0.1)?;
     let run = || mlp_kernels::<f64, 2>(&params, x.view(), [Kernel::Ck, Kernel::Ntk], &NoProgress);
-    run()?;
-    let mut samples = Vec::with_capacity(reps);
-    for _ in 0..reps {
-        let start = Instant::now();
-        let out = run()?;
-        samples.push(start.elapsed().as_secs_f64());
-        drop(out);
-    }
-    let mut sorted = samples.clone();
-    sorted.sort_by(f64::total_cmp);
+    let timing = timing::median_of_calls(reps, run)?;
     println!(
-        "{{\"n\": {}, \"activation\": \"{name}\", \"median_s\": {:.4}, \"samples\": {:?}}}",
-        x.nrows(),
-        sorted[reps / 2],
-        samples
-            .iter()
-            .map(|s| (s * 1e4).round() / 1e4)
-            .collect::<Vec<_>>()
+        "{{\"n\": {}, \"activation\": \"{name}\", {timing}}}",
+        x.nrows()
     );
     Ok(())
 }

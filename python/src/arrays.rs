@@ -74,6 +74,22 @@ pub fn vector_out<T: Element>(py: Python<'_>, v: Vec<T>) -> Py<PyAny> {
     Array1::from(v).into_pyarray(py).into_any().unbind()
 }
 
+/// Matrices computed in the dtype asked for.
+pub enum Matrices {
+    F64(Vec<Array2<f64>>),
+    F32(Vec<Array2<f32>>),
+}
+
+impl Matrices {
+    /// The matrices as NumPy arrays, their buffers handed over.
+    pub fn into_py(self, py: Python<'_>) -> Vec<Py<PyAny>> {
+        match self {
+            Matrices::F64(m) => m.into_iter().map(|m| matrix_out(py, m)).collect(),
+            Matrices::F32(m) => m.into_iter().map(|m| matrix_out(py, m)).collect(),
+        }
+    }
+}
+
 /// The dtype asked for by name: "float64" or "float32".
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Dtype {

@@ -9,7 +9,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::arrays::{matrix_out, vector_out, Held};
-use crate::errors::value_error;
+use crate::errors::{to_py, value_error};
 use crate::run::interruptible;
 
 /// A float64 or float32 matrix, held for a worker thread.
@@ -148,12 +148,10 @@ fn slq_py<'py>(
     seed: u64,
 ) -> PyResult<(Py<PyAny>, Py<PyAny>, Bound<'py, PyDict>)> {
     let mut params = SlqParams::new(probes, steps)
-        .map_err(|e| value_error(e.to_string()))?
+        .map_err(|e| to_py(e.into()))?
         .with_seed(seed);
     if let Some(b) = block {
-        params = params
-            .with_block(b)
-            .map_err(|e| value_error(e.to_string()))?;
+        params = params.with_block(b).map_err(|e| to_py(e.into()))?;
     }
     let work = |n: usize| (n * n * probes * steps) as f64 * 2.0;
     let q = match Matrix::new(a, "A")? {
@@ -187,21 +185,25 @@ fn matrix_distance(
 ) -> PyResult<f64> {
     match (Matrix::new(a, "A")?, Matrix::new(b, "B")?) {
         (Matrix::F64(a), Matrix::F64(b)) => interruptible(py, distance_work(a.dim()), move |_| {
-            Ok(if relative_fro {
-                relative_frobenius(a.view(), b.view())?
-            } else {
-                operator_norm_distance(a.view(), b.view())?
-            })
+            distance(&a, &b, relative_fro)
         }),
         (Matrix::F32(a), Matrix::F32(b)) => interruptible(py, distance_work(a.dim()), move |_| {
-            Ok(if relative_fro {
-                relative_frobenius(a.view(), b.view())?
-            } else {
-                operator_norm_distance(a.view(), b.view())?
-            })
+            distance(&a, &b, relative_fro)
         }),
         _ => Err(value_error("A and B must have the same dtype")),
     }
+}
+
+fn distance<T: EigenScalar + Element>(
+    a: &Held<T>,
+    b: &Held<T>,
+    relative_fro: bool,
+) -> deq_kernels::Result<f64> {
+    Ok(if relative_fro {
+        relative_frobenius(a.view(), b.view())?
+    } else {
+        operator_norm_distance(a.view(), b.view())?
+    })
 }
 
 #[pyfunction]
@@ -228,7 +230,7 @@ fn operator_norm_distance_py(
 #[pyo3(name = "wasserstein1")]
 fn wasserstein1_py(py: Python<'_>, a: Vec<f64>, b: Vec<f64>) -> PyResult<f64> {
     py.detach(|| wasserstein1(&a, &b))
-        .map_err(|e| value_error(e.to_string()))
+        .map_err(|e| to_py(e.into()))
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

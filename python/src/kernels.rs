@@ -4,13 +4,12 @@ use deq_kernels::kernel::explicit::mlp_kernels;
 use deq_kernels::kernel::implicit::{deq_kernels, fk_kernels, FengKolterParams, ImplicitReport};
 use deq_kernels::kernel::Kernel;
 use deq_kernels::Error;
-use ndarray::Array2;
 use numpy::PyArray2;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::activation::activation;
-use crate::arrays::{matrix_out, Dtype, Held};
+use crate::arrays::{Dtype, Held, Matrices};
 use crate::errors::{to_py, value_error};
 use crate::params::{deq_params, mlp_params};
 use crate::run::interruptible;
@@ -48,21 +47,6 @@ pub fn kinds(names: &[String]) -> PyResult<Vec<Kernel>> {
         out.push(k);
     }
     Ok(out)
-}
-
-/// Kernel matrices in the dtype asked for.
-enum Matrices {
-    F64(Vec<Array2<f64>>),
-    F32(Vec<Array2<f32>>),
-}
-
-impl Matrices {
-    fn into_py(self, py: Python<'_>) -> Vec<Py<PyAny>> {
-        match self {
-            Matrices::F64(m) => m.into_iter().map(|m| matrix_out(py, m)).collect(),
-            Matrices::F32(m) => m.into_iter().map(|m| matrix_out(py, m)).collect(),
-        }
-    }
 }
 
 /// `$f::<T, N>(params, x, kinds, progress)` in the dtype asked for, as [`Matrices`] and the report.

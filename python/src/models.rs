@@ -4,7 +4,9 @@
 use deq_kernels::design::{twin, MatchParams};
 use deq_kernels::kernel::explicit::FirstLayer;
 use deq_kernels::kernel::Kernel;
-use deq_kernels::network::empirical::{deq_empirical, mlp_empirical, EmpiricalParams};
+use deq_kernels::network::empirical::{
+    deq_empirical, mlp_empirical, EmpiricalParams, EmpiricalReport,
+};
 use deq_kernels::network::Weights;
 use deq_kernels::rmt::equivalent::{
     deq_equivalent, explicit_equivalent, Coefficients, LayerMoments,
@@ -12,12 +14,11 @@ use deq_kernels::rmt::equivalent::{
 use deq_kernels::rmt::gmm::{Covariance, GaussianMixture, MixtureClass};
 use deq_kernels::rmt::matrix::{equivalent_matrix, equivalent_spectrum};
 use deq_kernels::rmt::statistics::MixtureStatistics;
-use ndarray::Array2;
 use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
-use crate::arrays::{matrix_out, vector_out, Dtype, Held};
+use crate::arrays::{matrix_out, vector_out, Dtype, Held, Matrices};
 use crate::errors::{to_py, value_error};
 use crate::kernels::kinds;
 use crate::params::{deq_params, mlp_params};
@@ -336,20 +337,13 @@ fn deq_empirical_kernel<'py>(
     let kind = kinds(&[kind.to_string()])?[0];
     let dtype = Dtype::parse(dtype)?;
     let x = Held::new(x, "X")?;
-    let (k, report) =
-        interruptible(py, f64::INFINITY, move |stop| match dtype {
-            Dtype::F64 => deq_empirical::<f64>(&params, x.view(), kind, &emp, stop)
-                .map(|(k, r)| (Out::F64(k), r)),
-            Dtype::F32 => deq_empirical::<f32>(&params, x.view(), kind, &emp, stop)
-                .map(|(k, r)| (Out::F32(k), r)),
-        })?;
-    let d = PyDict::new(py);
-    d.set_item("width", report.width)?;
-    d.set_item("draws", report.draws)?;
-    d.set_item("forward_iterations", report.forward_iterations.clone())?;
-    d.set_item("max_forward_residual", report.max_forward_residual)?;
-    d.set_item("seconds", report.seconds)?;
-    Ok((k.into_py(py), d))
+    let (k, report) = interruptible(py, f64::INFINITY, move |stop| match dtype {
+        Dtype::F64 => deq_empirical::<f64>(&params, x.view(), kind, &emp, stop)
+            .map(|(k, r)| (Matrices::F64(vec![k]), r)),
+        Dtype::F32 => deq_empirical::<f32>(&params, x.view(), kind, &emp, stop)
+            .map(|(k, r)| (Matrices::F32(vec![k]), r)),
+    })?;
+    empirical_out(py, k, &report)
 }
 
 #[pyfunction]
@@ -374,33 +368,29 @@ fn mlp_empirical_kernel<'py>(
     let kind = kinds(&[kind.to_string()])?[0];
     let dtype = Dtype::parse(dtype)?;
     let x = Held::new(x, "X")?;
-    let (k, report) =
-        interruptible(py, f64::INFINITY, move |stop| match dtype {
-            Dtype::F64 => mlp_empirical::<f64>(&params, x.view(), kind, &emp, stop)
-                .map(|(k, r)| (Out::F64(k), r)),
-            Dtype::F32 => mlp_empirical::<f32>(&params, x.view(), kind, &emp, stop)
-                .map(|(k, r)| (Out::F32(k), r)),
-        })?;
+    let (k, report) = interruptible(py, f64::INFINITY, move |stop| match dtype {
+        Dtype::F64 => mlp_empirical::<f64>(&params, x.view(), kind, &emp, stop)
+            .map(|(k, r)| (Matrices::F64(vec![k]), r)),
+        Dtype::F32 => mlp_empirical::<f32>(&params, x.view(), kind, &emp, stop)
+            .map(|(k, r)| (Matrices::F32(vec![k]), r)),
+    })?;
+    empirical_out(py, k, &report)
+}
+
+/// The empirical kernel as a NumPy array and its report as a dict (the forward-pass fields are the DEQ's).
+fn empirical_out<'py>(
+    py: Python<'py>,
+    k: Matrices,
+    report: &EmpiricalReport,
+) -> PyResult<(Py<PyAny>, Bound<'py, PyDict>)> {
     let d = PyDict::new(py);
     d.set_item("width", report.width)?;
     d.set_item("draws", report.draws)?;
+    d.set_item("forward_iterations", report.forward_iterations.clone())?;
+    d.set_item("max_forward_residual", report.max_forward_residual)?;
     d.set_item("seconds", report.seconds)?;
-    Ok((k.into_py(py), d))
-}
-
-/// One matrix in the dtype asked for.
-enum Out {
-    F64(Array2<f64>),
-    F32(Array2<f32>),
-}
-
-impl Out {
-    fn into_py(self, py: Python<'_>) -> Py<PyAny> {
-        match self {
-            Out::F64(m) => matrix_out(py, m),
-            Out::F32(m) => matrix_out(py, m),
-        }
-    }
+    let matrix = k.into_py(py).pop().expect("one matrix");
+    Ok((matrix, d))
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
