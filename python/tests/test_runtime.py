@@ -1,6 +1,7 @@
 """The GIL is released, Ctrl-C stops a long call, and repeated calls do not leak."""
 
 import _thread
+import signal
 import threading
 import time
 
@@ -36,7 +37,10 @@ def test_other_python_threads_run_during_a_kernel(rng):
 
 def interrupted_after(call, delay):
     """Run ``call`` with a KeyboardInterrupt delivered to this thread after ``delay`` seconds (as Ctrl-C does);
-    returns the seconds from the interrupt to the exception, or None when the call finished first."""
+    returns the seconds from the interrupt to the exception, or None when the call finished first. Python's own
+    SIGINT handler is installed for the call: a process started in the background by a non-interactive shell
+    inherits SIGINT ignored, and then ``interrupt_main`` does nothing."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Timer(delay, _thread.interrupt_main)
     start = time.perf_counter()
     timer.start()
@@ -46,6 +50,7 @@ def interrupted_after(call, delay):
         return time.perf_counter() - start - delay
     finally:
         timer.cancel()
+        signal.signal(signal.SIGINT, previous)
     return None
 
 
