@@ -6,7 +6,8 @@ asked for the same relative accuracy as deq-kernels' block Lanczos: tol = 1.5e-1
 Ritz residual of at most tol·|θ|, deq-kernels' at most 1.5e-10·max|θ|).
 
 Usage: python benches/eig_scipy.py DIR N1 N2 ...   Prints one JSON line per measurement (median of `REPS`,
-default 3; with `CASES=pairs/scipy.evd,values/` only the cases whose names start with one of the given prefixes).
+default 3; with `CASES=pairs/scipy.evd,values/` only the cases whose names start with one of the given prefixes;
+with `DTYPE=float32` the matrix is cast to single precision first, so that LAPACK's s-routines run).
 """
 import json
 import os
@@ -22,6 +23,7 @@ REPS = int(os.environ.get("REPS", "3"))
 # deq-kernels' LanczosParams default tolerance (eigen::lanczos): the same accuracy asked of ARPACK.
 LANCZOS_TOL = 1.5e-10
 CASES = [c for c in os.environ.get("CASES", "").split(",") if c]
+DTYPE = np.dtype(os.environ.get("DTYPE", "float64"))
 
 
 def sample_times(f):
@@ -36,7 +38,7 @@ def sample_times(f):
 def main():
     d = sys.argv[1]
     for n in map(int, sys.argv[2:]):
-        K = np.load(os.path.join(d, f"K{n}.npy"))
+        K = np.load(os.path.join(d, f"K{n}.npy")).astype(DTYPE)
         cases = {
             "values/numpy.eigvalsh": lambda: np.linalg.eigvalsh(K),
             "values/scipy.evd": lambda: sl.eigh(K, eigvals_only=True, driver="evd"),

@@ -14,7 +14,8 @@
 #   REPS calls per side per round (default 3), KINDS=values,pairs,top20 (default values,pairs; top20 races
 #   deq-kernels' block Lanczos for the 20 largest pairs against SciPy's evr subset and ARPACK at the same
 #   tolerance),
-#   SCIPY_VALUES / SCIPY_PAIRS: the NumPy/SciPy cases raced (default every driver: values/, pairs/).
+#   SCIPY_VALUES / SCIPY_PAIRS: the NumPy/SciPy cases raced (default every driver: values/, pairs/),
+#   DTYPE=f32 races single precision on both sides (the f64 matrix rounded once).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZES=${1:-1000,2000,4000,8000}
@@ -24,10 +25,11 @@ BACKENDS=${BACKENDS:-lapack}
 DRIVERS=${DRIVERS:-auto}
 KINDS=${KINDS:-values,pairs}
 DATA=${DATA:-bench-data}
+DTYPE=${DTYPE:-f64}
 mkdir -p "$DATA"
 cargo build --quiet --release --features openblas --bin deqk
 DEQK=target/release/deqk
-echo "== $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-), OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-unset}"
+echo "== $DTYPE, $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-), OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-unset}"
 python3 -c "import numpy, scipy; print('numpy', numpy.__version__, 'scipy', scipy.__version__)"
 
 ours() { # n kind → one JSON line per timed deq-kernels case: the median of REPS calls
@@ -40,7 +42,7 @@ ours() { # n kind → one JSON line per timed deq-kernels case: the median of RE
     flag="--vectors"
     drivers=$(tr , '\n' <<<"$DRIVERS" | grep -v 2stage | paste -sd, -)
   fi
-  "$DEQK" bench-eig --input "$DATA/K$1.npy" --backends "$backends" --drivers "${drivers:-auto}" --reps "$REPS" $flag --json \
+  "$DEQK" bench-eig --input "$DATA/K$1.npy" --backends "$backends" --drivers "${drivers:-auto}" --reps "$REPS" --dtype "$DTYPE" $flag --json \
     | python3 -c "
 import json, sys
 for r in json.load(sys.stdin)['results']:
@@ -54,7 +56,7 @@ scipy() { # n kind → one JSON line per NumPy/SciPy driver: the median of REPS 
     top20) cases=top20/ ;;
     *) cases=${SCIPY_VALUES:-values/} ;;
   esac
-  CASES=$cases REPS=$REPS python3 benches/eig_scipy.py "$DATA" "$1" \
+  CASES=$cases REPS=$REPS DTYPE=$([ "$DTYPE" = f32 ] && echo float32 || echo float64) python3 benches/eig_scipy.py "$DATA" "$1" \
     | python3 -c "
 import json, sys
 for l in sys.stdin:
