@@ -3,12 +3,14 @@
 //! followed by the back-transformation by blocks of reflectors. For small ones faer's own self-adjoint
 //! eigensolver (its tridiagonalization updates the trailing matrix column by column).
 
-use ndarray::{Array2, ArrayView2, ShapeBuilder};
+use ndarray::{Array2, ArrayView2, ArrayViewMut2, ShapeBuilder};
 
 use crate::buffer::zeroed_vec;
 use crate::divide_and_conquer;
-use crate::tridiagonal::{tridiagonalize, tridiagonalize_keeping_q};
-use crate::two_stage::tridiagonalize_two_stage;
+use crate::tridiagonal::{tridiagonalize, tridiagonalize_keeping_q, Tridiagonal};
+use crate::two_stage::{
+    default_band, tridiagonalize_two_stage, tridiagonalize_two_stage_keeping_q,
+};
 use crate::{
     checked_max_abs, faer_mut, faer_ref, select, EigenDecomposition, EigenRequest, EigenScalar,
     Error, Par, Result, SymmetricEigensolver,
@@ -22,13 +24,39 @@ use crate::{
 pub struct FaerEigen {
     /// The threads it may use (default: the caller's rayon pool).
     pub par: Par,
+    /// The tridiagonal reduction (default: chosen by size and request).
+    pub reduction: Reduction,
 }
 
 impl FaerEigen {
     /// The solver with this parallelism.
     pub fn with_par(par: Par) -> Self {
-        FaerEigen { par }
+        FaerEigen {
+            par,
+            reduction: Reduction::Auto,
+        }
     }
+
+    /// The same solver with this reduction.
+    pub fn with_reduction(self, reduction: Reduction) -> Self {
+        FaerEigen { reduction, ..self }
+    }
+}
+
+/// How [`FaerEigen`] brings A to tridiagonal form (docs/spectra.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Reduction {
+    /// Eigenvalues alone through the two-stage reduction from n = 3000, the blocked one-stage reduction from
+    /// n = 400 and faer's own solver below; eigenpairs through the one-stage reduction (its single
+    /// back-transformation is faster than the two-stage path's two at every size measured, docs/benchmarks.md).
+    #[default]
+    Auto,
+    /// The blocked one-stage reduction from n = 400 and faer's own solver below, for values and pairs.
+    OneStage,
+    /// The two-stage reduction (dense → band → tridiagonal) at every size, for values and pairs: eigenvectors
+    /// through both back-transformations.
+    TwoStage,
 }
 
 /// From this order on, eigenvalues and eigenpairs go through the blocked tridiagonalization and the crate's
@@ -39,12 +67,9 @@ impl FaerEigen {
 const BLOCKED_FROM: usize = 400;
 
 /// From this order on, eigenvalues alone go through the two-stage reduction ([`crate::two_stage`]) with
-/// [`TWO_STAGE_BAND`] subdiagonals: on the two-core AVX2 machine of docs/benchmarks.md it was at parity with the
-/// one-stage reduction at n = 2000 and took 0.87× its time at n = 4000 and 0.61–0.68× at n = 8000.
-const TWO_STAGE_FROM: usize = 3000;
-/// The band of the two-stage reduction: its bulge chasing costs ≈ 6·b·n² flops, its first stage's products run
-/// at inner dimension b (2b in the rank-2b update); 32 was fastest of 16, 32, 48 and 64 at n = 4000.
-const TWO_STAGE_BAND: usize = 32;
+/// [`default_band`] subdiagonals: on the two-core AVX2 machine of docs/benchmarks.md it took 1.03× the one-stage
+/// reduction's time at n = 2500 and 0.80–0.91× at n = 3000 (1.16× at n = 2000, where the matrix fits in L3).
+pub(crate) const TWO_STAGE_FROM: usize = 3000;
 
 fn backend_error(e: impl std::fmt::Debug) -> Error {
     Error::Backend {
@@ -109,9 +134,14 @@ impl FaerEigen {
         let n = a.nrows();
         // The lower triangle of the row-major input, read in place.
         let m = faer_ref(a);
+        let two_stage = match self.reduction {
+            Reduction::TwoStage => true,
+            Reduction::OneStage => false,
+            Reduction::Auto => !vectors && n >= TWO_STAGE_FROM,
+        };
         if !vectors {
-            let w = if n >= TWO_STAGE_FROM {
-                let t = tridiagonalize_two_stage(a, TWO_STAGE_BAND, self.par)?;
+            let w = if two_stage {
+                let t = tridiagonalize_two_stage(a, default_band::<T>(), self.par)?;
                 divide_and_conquer::eigenvalues(&t, self.par)?
             } else if n >= BLOCKED_FROM {
                 divide_and_conquer::eigenvalues(&tridiagonalize(a, self.par)?, self.par)?
@@ -124,8 +154,16 @@ impl FaerEigen {
             };
             return Ok((w, None));
         }
-        let (values, vectors) = if n >= BLOCKED_FROM {
-            blocked_eigenpairs(a, self.par)?
+        let (values, vectors) = if two_stage {
+            let reduction = tridiagonalize_two_stage_keeping_q(a, default_band::<T>(), self.par)?;
+            eigenpairs_of_reduction(&reduction.tridiagonal, self.par, |z| {
+                reduction.apply_q(z, self.par)
+            })?
+        } else if n >= BLOCKED_FROM {
+            let reduction = tridiagonalize_keeping_q(a, self.par)?;
+            eigenpairs_of_reduction(&reduction.tridiagonal, self.par, |z| {
+                reduction.apply_q(faer_mut(z), self.par)
+            })?
         } else {
             let evd = m
                 .self_adjoint_eigen(faer::Side::Lower)
@@ -141,18 +179,20 @@ impl FaerEigen {
     }
 }
 
-/// All eigenpairs, ascending, eigenvectors as the columns of a column-major n×n matrix: A = QTQᵀ by the
-/// blocked reduction, T = ZΛZᵀ by divide and conquer (Cuppen; Gu & Eisenstat 1995), then the
-/// eigenvectors QZ. Each step is backward stable, so the pairs satisfy ‖AV − VΛ‖ = O(n·ε·‖A‖) and
+/// All eigenpairs, ascending, eigenvectors as the columns of a column-major n×n matrix, from a reduction
+/// A = QTQᵀ (one-stage or two-stage): T = ZΛZᵀ by divide and conquer (Cuppen; Gu & Eisenstat 1995), then the
+/// eigenvectors QZ by `apply_q`. Each step is backward stable, so the pairs satisfy ‖AV − VΛ‖ = O(n·ε·‖A‖) and
 /// ‖VᵀV − I‖ = O(n·ε) (Golub & Van Loan §8.3, §8.4).
-fn blocked_eigenpairs<T: EigenScalar>(a: ArrayView2<T>, par: Par) -> Result<(Vec<T>, Array2<T>)> {
-    let n = a.nrows();
-    let reduction = tridiagonalize_keeping_q(a, par)?;
+fn eigenpairs_of_reduction<T: EigenScalar>(
+    t: &Tridiagonal<T>,
+    par: Par,
+    apply_q: impl FnOnce(ArrayViewMut2<'_, T>) -> Result<()>,
+) -> Result<(Vec<T>, Array2<T>)> {
+    let n = t.diagonal.len();
     let mut values = vec![T::zero(); n];
     let mut vectors =
         Array2::from_shape_vec((n, n).f(), zeroed_vec::<T>(n * n)?).expect("length matches shape");
-    let mut z = faer_mut(vectors.view_mut());
-    divide_and_conquer::eigenpairs(&reduction.tridiagonal, &mut values, z.as_mut(), par)?;
-    reduction.apply_q(z, par)?;
+    divide_and_conquer::eigenpairs(t, &mut values, faer_mut(vectors.view_mut()), par)?;
+    apply_q(vectors.view_mut())?;
     Ok((values, vectors))
 }

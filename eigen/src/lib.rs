@@ -70,7 +70,7 @@ pub mod views;
 use ndarray::{Array2, ArrayView2, ShapeBuilder};
 
 pub use backend::{Backend, LapackDriver, Par};
-pub use dense::FaerEigen;
+pub use dense::{FaerEigen, Reduction};
 pub use error::{Error, Result};
 pub use lanczos::{LanczosEigen, LanczosParams, LanczosReport};
 #[cfg(feature = "openblas")]

@@ -38,6 +38,9 @@ use crate::{
 /// conquer): test sizes should reach past it.
 pub const BLOCKED_FROM: usize = 400;
 
+/// The order from which [`FaerEigen`]'s eigenvalues (without vectors) go through the two-stage reduction.
+pub const TWO_STAGE_FROM: usize = crate::dense::TWO_STAGE_FROM;
+
 /// How the eigenvalues of a [`MatrixFamily::KnownSpectrum`] matrix are laid out (λ₁ ≥ … in no order; the
 /// generator sorts them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

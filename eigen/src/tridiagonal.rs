@@ -54,6 +54,23 @@ pub struct Tridiagonal<T> {
     pub off_diagonal: Vec<T>,
 }
 
+#[cfg(test)]
+impl Tridiagonal<f64> {
+    /// T as a dense n×n matrix, for tests that rebuild A from QTQᵀ.
+    pub(crate) fn to_dense(&self) -> ndarray::Array2<f64> {
+        let n = self.diagonal.len();
+        let mut t = ndarray::Array2::zeros((n, n));
+        for (i, &d) in self.diagonal.iter().enumerate() {
+            t[[i, i]] = d;
+        }
+        for (i, &e) in self.off_diagonal.iter().enumerate() {
+            t[[i + 1, i]] = e;
+            t[[i, i + 1]] = e;
+        }
+        t
+    }
+}
+
 /// T = QᵀAQ for a symmetric A (its upper triangle is read, in the row-major sense; for a symmetric input
 /// either triangle gives the same T). Q is not formed. Backward stable: T is the exact reduction of A + E
 /// with ‖E‖₂ = O(n·ε·‖A‖₂) (Golub & Van Loan §8.3.1). Symmetry and finiteness are not checked here (see
@@ -90,10 +107,9 @@ pub struct TridiagonalReduction<T> {
 }
 
 impl<T: EigenScalar> TridiagonalReduction<T> {
-    /// Z ← QZ for a column-major n × k matrix Z, by blocks of reflectors in compact WY form: a block
-    /// H_j⋯H_{j+b−1} = I − V·S⁻¹·Vᵀ with S upper triangular, S_ii = 1/τ_i and S_il = v_iᵀv_l above the diagonal
-    /// (Puglisi 1992; Joffrain et al., ACM TOMS 32(2), 2006), applied by faer's blocked kernels (GEMMs) on
-    /// the threads `par` allows. Z must have n rows (`Error::Shape` otherwise).
+    /// Z ← QZ for a column-major n × k matrix Z, by blocks of reflectors in compact WY form (Puglisi 1992;
+    /// Joffrain et al., ACM TOMS 32(2), 2006) applied by faer's GEMMs on the threads `par` allows. Z must have
+    /// n rows (`Error::Shape` otherwise).
     pub fn apply_q(&self, z: faer::MatMut<'_, T>, par: Par) -> crate::Result<()> {
         let n = self.tridiagonal.diagonal.len();
         if z.nrows() != n {
@@ -104,59 +120,81 @@ impl<T: EigenScalar> TridiagonalReduction<T> {
         if n < 2 {
             return Ok(());
         }
-        let par = par.faer();
         let k = n - 1;
-        let basis = mat(&self.reflectors[1..], k, k, n);
-        let block = faer::linalg::qr::no_pivoting::factor::recommended_block_size::<T>(k, k);
-        let mut factor = faer::Mat::<T>::zeros(block, k);
-        for j0 in (0..k).step_by(block) {
-            let b = block.min(k - j0);
-            let v = basis.submatrix(j0, j0, k - j0, b);
-            let (v_top, v_below) = v.split_at_row(b);
-            let mut s = factor.as_mut().submatrix_mut(0, j0, b, b);
-            use faer::linalg::matmul::triangular::{matmul as triangular_matmul, BlockStructure};
-            triangular_matmul(
-                s.as_mut(),
-                BlockStructure::UnitTriangularUpper,
-                faer::Accum::Replace,
-                v_top.transpose(),
-                BlockStructure::UnitTriangularUpper,
-                v_top,
-                BlockStructure::UnitTriangularLower,
-                T::one(),
-                par,
-            );
-            triangular_matmul(
-                s.as_mut(),
-                BlockStructure::UnitTriangularUpper,
-                faer::Accum::Add,
-                v_below.transpose(),
-                BlockStructure::Rectangular,
-                v_below,
-                BlockStructure::Rectangular,
-                T::one(),
-                par,
-            );
-            for i in 0..b {
-                // τ = 0 (H = I) gives S_ii = ∞, which the triangular solve turns into a zero coefficient.
-                s[(i, i)] = T::one() / self.tau[j0 + i];
-            }
-        }
-        let cols = z.ncols();
-        let scratch = faer::linalg::householder::apply_block_householder_sequence_on_the_left_in_place_scratch::<T>(
-            k, block, cols,
-        );
-        let mut memory = faer::dyn_stack::MemBuffer::new(scratch);
-        faer::linalg::householder::apply_block_householder_sequence_on_the_left_in_place_with_conj(
-            basis,
-            factor.as_ref(),
-            faer::Conj::No,
+        apply_reflectors(
+            mat(&self.reflectors[1..], k, k, n),
+            &self.tau,
             z.subrows_mut(1, k),
-            par,
-            faer::dyn_stack::MemStack::new(&mut memory),
+            par.faer(),
         );
         Ok(())
     }
+}
+
+/// Z ← QZ for Q = H₀H₁⋯H_{k−1}, H_j = I − τ_j v_j v_jᵀ, whose vectors are the columns of the rows × k `basis`
+/// (v_j in rows j.., unit first entry implied: what lies on and above the diagonal is not read), by blocks of
+/// reflectors in compact WY form: a block H_j⋯H_{j+b−1} = I − V·S⁻¹·Vᵀ with S upper triangular, S_ii = 1/τ_i
+/// and S_il = v_iᵀv_l above the diagonal (Puglisi 1992; Joffrain et al., ACM TOMS 32(2), 2006), applied by
+/// faer's blocked kernels (GEMMs). Z has `rows` rows.
+pub(crate) fn apply_reflectors<T: EigenScalar>(
+    basis: faer::MatRef<'_, T>,
+    tau: &[T],
+    z: faer::MatMut<'_, T>,
+    par: faer::Par,
+) {
+    let (rows, k) = (basis.nrows(), basis.ncols());
+    if k == 0 {
+        return;
+    }
+    let block = faer::linalg::qr::no_pivoting::factor::recommended_block_size::<T>(rows, k);
+    let mut factor = faer::Mat::<T>::zeros(block, k);
+    for j0 in (0..k).step_by(block) {
+        let b = block.min(k - j0);
+        let v = basis.submatrix(j0, j0, rows - j0, b);
+        let (v_top, v_below) = v.split_at_row(b);
+        let mut s = factor.as_mut().submatrix_mut(0, j0, b, b);
+        use faer::linalg::matmul::triangular::{matmul as triangular_matmul, BlockStructure};
+        triangular_matmul(
+            s.as_mut(),
+            BlockStructure::UnitTriangularUpper,
+            faer::Accum::Replace,
+            v_top.transpose(),
+            BlockStructure::UnitTriangularUpper,
+            v_top,
+            BlockStructure::UnitTriangularLower,
+            T::one(),
+            par,
+        );
+        triangular_matmul(
+            s.as_mut(),
+            BlockStructure::UnitTriangularUpper,
+            faer::Accum::Add,
+            v_below.transpose(),
+            BlockStructure::Rectangular,
+            v_below,
+            BlockStructure::Rectangular,
+            T::one(),
+            par,
+        );
+        for i in 0..b {
+            // τ = 0 (H = I) gives S_ii = ∞, which the triangular solve turns into a zero coefficient.
+            s[(i, i)] = T::one() / tau[j0 + i];
+        }
+    }
+    let cols = z.ncols();
+    let scratch =
+        faer::linalg::householder::apply_block_householder_sequence_on_the_left_in_place_scratch::<T>(
+            rows, block, cols,
+        );
+    let mut memory = faer::dyn_stack::MemBuffer::new(scratch);
+    faer::linalg::householder::apply_block_householder_sequence_on_the_left_in_place_with_conj(
+        basis,
+        factor.as_ref(),
+        faer::Conj::No,
+        z,
+        par,
+        faer::dyn_stack::MemStack::new(&mut memory),
+    );
 }
 
 /// The reduction on a team of this size (the calling thread included) for orders above PARALLEL_FROM.
@@ -325,7 +363,12 @@ fn reduce_panel<T: EigenScalar>(
 }
 
 /// The rows × cols column-major matrix starting at `p[0]` with column stride `stride`.
-fn mat<T: EigenScalar>(p: &[T], rows: usize, cols: usize, stride: usize) -> faer::MatRef<'_, T> {
+pub(crate) fn mat<T: EigenScalar>(
+    p: &[T],
+    rows: usize,
+    cols: usize,
+    stride: usize,
+) -> faer::MatRef<'_, T> {
     faer::MatRef::from_column_major_slice_with_stride(p, rows, cols, stride)
 }
 
@@ -442,6 +485,7 @@ fn update_trailing<T: EigenScalar>(
 
 /// Turns x into the Householder vector v (v[0] = 1) of the reflector H = I − τvvᵀ with Hx = βe₁, and returns
 /// (β, τ). τ = 0 (H = I) when x[1..] is zero (LAPACK's `?larfg` convention).
+#[inline(always)]
 pub(crate) fn householder<T: EigenScalar>(x: &mut [T]) -> (T, T) {
     let alpha = x[0].to_f64();
     let tail = &mut x[1..];
@@ -466,6 +510,7 @@ pub(crate) fn householder<T: EigenScalar>(x: &mut [T]) -> (T, T) {
     (T::from_f64(beta), T::from_f64(tau))
 }
 
+#[inline(always)]
 pub(crate) fn dot<T: EigenScalar>(x: &[T], y: &[T]) -> T {
     let mut acc = [T::zero(); LANES];
     let (xc, yc) = (x.chunks_exact(LANES), y.chunks_exact(LANES));
@@ -841,14 +886,7 @@ mod tests {
             "{trace_a} {trace_t}"
         );
         assert!((fro_a - fro_t).abs() <= 1e-12 * n as f64 * fro_a.max(1e-300));
-        let mut tm = Array2::<f64>::zeros((n, n));
-        for i in 0..n {
-            tm[[i, i]] = t.diagonal[i];
-            if i + 1 < n {
-                tm[[i + 1, i]] = t.off_diagonal[i];
-                tm[[i, i + 1]] = t.off_diagonal[i];
-            }
-        }
+        let tm = t.to_dense();
         let ev = |m: &Array2<f64>| {
             let mut w = super::super::faer_ref(m.view())
                 .self_adjoint_eigenvalues(faer::Side::Lower)

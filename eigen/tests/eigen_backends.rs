@@ -9,10 +9,11 @@ use deq_eigen::spectrum::{
 use deq_eigen::testing::{
     check_backend, check_backends_agree, check_lanczos_extremes, check_orthogonality,
     check_residual, check_slq_density, kernel_like, sizes, symmetric_matrices, with_spectrum,
-    MatrixFamily, MatrixSpec, Scale, Spectrum, TestMatrix, BLOCKED_FROM,
+    MatrixFamily, MatrixSpec, Scale, Spectrum, TestMatrix, BLOCKED_FROM, TWO_STAGE_FROM,
 };
 use deq_eigen::{
-    EigenRequest, EigenScalar, Error, FaerEigen, LanczosEigen, Subset, SymmetricEigensolver,
+    EigenRequest, EigenScalar, Error, FaerEigen, LanczosEigen, Reduction, Subset,
+    SymmetricEigensolver,
 };
 use ndarray::{array, Array2, ArrayView2, ArrayViewMut2};
 use proptest::prelude::*;
@@ -26,14 +27,21 @@ fn max_abs(v: &[f64]) -> f64 {
     v.iter().fold(0f64, |m, x| m.max(x.abs()))
 }
 
-/// Every available dense backend, with the constant c of its orthogonality bound |VᵀV − I| ≤ c·n·ε (largest
+/// The faer backend through the two-stage reduction at every size, for values and pairs.
+fn two_stage() -> FaerEigen {
+    FaerEigen::default().with_reduction(Reduction::TwoStage)
+}
+
+/// Every available dense backend (the faer backend through either reduction), with the constant c of its orthogonality bound |VᵀV − I| ≤ c·n·ε (largest
 /// entry). Householder tridiagonalization with divide and conquer (faer, `?syevd`) stays below 50; MRRR
 /// (`?syevr`) guarantees O(nε) with a larger constant (Dhillon, Parlett & Vömel 2006): over 158 000 matrices
 /// of this test's kind (n < 40, clusters, zeros, scales 1e-6…1e6) its worst was 234·n·ε, so it gets 1000.
 fn dense_backends() -> Vec<(Box<dyn SymmetricEigensolver<f64>>, f64)> {
     #[allow(unused_mut)]
-    let mut v: Vec<(Box<dyn SymmetricEigensolver<f64>>, f64)> =
-        vec![(Box::new(FaerEigen::default()), 50.0)];
+    let mut v: Vec<(Box<dyn SymmetricEigensolver<f64>>, f64)> = vec![
+        (Box::new(FaerEigen::default()), 50.0),
+        (Box::new(two_stage()), 50.0),
+    ];
     #[cfg(feature = "openblas")]
     {
         use deq_eigen::{LapackDriver, LapackEigen};
@@ -87,6 +95,7 @@ proptest! {
     #[test]
     fn single_precision_passes_the_kit(a in symmetric_matrices::<f32>(sizes(), &[Scale::Unit])) {
         assert_backend(&FaerEigen::default(), &a, 50.0);
+        assert_backend(&two_stage(), &a, 50.0);
     }
 
     /// The same families with the largest entry near 2⁻²⁰ of the largest finite value or 2²⁰ times the smallest
@@ -106,6 +115,7 @@ proptest! {
         a in symmetric_matrices::<f32>(sizes(), &[Scale::NearOverflow, Scale::NearUnderflow])
     ) {
         assert_backend(&FaerEigen::default(), &a, 50.0);
+        assert_backend(&two_stage(), &a, 50.0);
     }
 }
 
@@ -240,6 +250,50 @@ fn blocked_path_passes_the_kit_at_scale() {
             50.0,
         );
     }
+}
+
+/// The two-stage path (eigenvalues alone, from TWO_STAGE_FROM) on the hardest families of the kit, in f64
+/// and f32, at scale one and (graded, over 24 decades) near overflow: eigenvalues within 50·n·ε·‖A‖ of the known spectrum, or (glued
+/// Wilkinson, whose spectrum is not constructed) of the one-stage reduction's.
+#[test]
+fn two_stage_path_passes_the_kit_at_scale() {
+    fn run<T: EigenScalar>(family: MatrixFamily, scale: Scale) {
+        let spec = MatrixSpec {
+            family,
+            n: TWO_STAGE_FROM,
+            scale,
+            seed: 23,
+        };
+        let a = TestMatrix::<T>::new(spec);
+        let values = FaerEigen::default()
+            .solve(a.matrix.view(), &EigenRequest::values())
+            .unwrap()
+            .values;
+        if let Some(check) = deq_eigen::testing::check_eigenvalues(&a, &values, 50.0) {
+            assert!(check.holds(), "{spec:?}: {check}");
+            return;
+        }
+        let t =
+            deq_eigen::tridiagonal::tridiagonalize(a.matrix.view(), deq_eigen::Par::Pool).unwrap();
+        let one_stage =
+            deq_eigen::divide_and_conquer::eigenvalues(&t, deq_eigen::Par::Pool).unwrap();
+        let tol = 50.0 * spec.n as f64 * T::EPSILON * a.norm;
+        for (x, y) in values.iter().zip(&one_stage) {
+            assert!(
+                (x.to_f64() - y.to_f64()).abs() <= tol,
+                "{spec:?}: {x:?} vs {y:?}"
+            );
+        }
+    }
+    run::<f64>(
+        MatrixFamily::KnownSpectrum(Spectrum::Graded),
+        Scale::NearOverflow,
+    );
+    run::<f64>(MatrixFamily::GluedWilkinson, Scale::Unit);
+    run::<f32>(
+        MatrixFamily::KnownSpectrum(Spectrum::Clustered),
+        Scale::Unit,
+    );
 }
 
 /// f32 entries of magnitude 1e35 (beyond √(ε/s) ≈ 3e15, where the solver scales by a power of two first, as
