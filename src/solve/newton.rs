@@ -141,7 +141,8 @@ where
     let mut x = [0.0; L];
     for l in 0..L {
         x[l] = if x0[l].is_finite() {
-            x0[l].clamp(a[l], b[l])
+            // max/min rather than clamp: no bounds assertion per lane, so the loop vectorizes.
+            x0[l].max(a[l]).min(b[l])
         } else {
             0.5 * (a[l] + b[l])
         };

@@ -425,17 +425,24 @@ impl<B: Fn(f64) -> f64 + Sync> EntryMap<'_, B> {
         let bound: [f64; BLOCK] = std::array::from_fn(|l| (vi * vj[l]).sqrt());
         let neg = bound.map(|v| -v);
         let x0: [f64; BLOCK] = match &self.start {
-            Some((table, sd)) => std::array::from_fn(|l| {
-                table
-                    .start(sd[i], sd[blk * BLOCK + l], b[l])
-                    .clamp(-bound[l], bound[l])
-            }),
+            Some((table, sd)) => {
+                let sj: &[f64; BLOCK] = sd[blk * BLOCK..(blk + 1) * BLOCK]
+                    .try_into()
+                    .expect("block");
+                let mut x0 = table.start_lanes(sd[i], sj, b);
+                for l in 0..BLOCK {
+                    x0[l] = x0[l].max(-bound[l]).min(bound[l]);
+                }
+                x0
+            }
             None => {
                 // One Newton step from y = b.
-                let from: [f64; BLOCK] = std::array::from_fn(|l| b[l].clamp(-bound[l], bound[l]));
+                let from: [f64; BLOCK] = std::array::from_fn(|l| b[l].max(-bound[l]).min(bound[l]));
                 let (f0, fd0) = self.dual.eval_block(i, blk, vi, vj, &from, true);
                 std::array::from_fn(|l| {
-                    (b[l] + self.a * f0[l] / (1.0 - self.a * fd0[l])).clamp(-bound[l], bound[l])
+                    (b[l] + self.a * f0[l] / (1.0 - self.a * fd0[l]))
+                        .max(-bound[l])
+                        .min(bound[l])
                 })
             }
         };

@@ -30,7 +30,8 @@ pub(super) struct ReluFamilyStart {
     /// √(1/(2π))·(pos − neg): m_i = mean_factor·s_i.
     mean_factor: f64,
     beta0: f64,
-    step: f64,
+    /// 1/step of the β grid.
+    inv_step: f64,
     /// ρ at β0 + k·step, and step·dρ/dβ there.
     rho: Vec<f64>,
     slope: Vec<f64>,
@@ -96,36 +97,76 @@ impl ReluFamilyStart {
             shift,
             mean_factor: (pos - neg) / (2.0 * PI).sqrt(),
             beta0: lo,
-            step,
+            inv_step: 1.0 / step,
             rho,
             slope,
         })
     }
 
+    /// [`start`](Self::start) for `N` entries of one row (s_i, s_j[l], b[l]) at once: the same arithmetic in
+    /// separate passes over the lanes (position in the table, the four table values, the Hermite cubic), so that
+    /// each pass compiles into vector instructions; only the table reads are per lane.
+    #[inline(always)]
+    pub(super) fn start_lanes<const N: usize>(
+        &self,
+        si: f64,
+        sj: &[f64; N],
+        b: &[f64; N],
+    ) -> [f64; N] {
+        let mut scale = [0.0; N];
+        let mut t = [0.0; N];
+        let mut k = [0usize; N];
+        for l in 0..N {
+            scale[l] = si * sj[l];
+            let kappa = self.shift * self.shift - self.shift * self.mean_factor * (si + sj[l]);
+            let tl = ((b[l] + self.a * kappa) / scale[l] - self.beta0) * self.inv_step;
+            t[l] = tl.clamp(0.0, INTERVALS as f64);
+            k[l] = (t[l] as i32).min(INTERVALS as i32 - 1) as usize;
+        }
+        let mut knots = [[0.0; 4]; N];
+        for l in 0..N {
+            knots[l] = self.knots(k[l]);
+        }
+        let mut out = [0.0; N];
+        for l in 0..N {
+            let rho = hermite_cubic(t[l] - k[l] as f64, knots[l]);
+            // A zero scale (the division above gave ±∞ or NaN) leaves y = 0, the only value within ±s_is_j.
+            out[l] = if scale[l] == 0.0 {
+                0.0
+            } else {
+                rho.clamp(-1.0, 1.0) * scale[l]
+            };
+        }
+        out
+    }
+
     /// The start for the entry with standard deviations s_i, s_j and offset b_ij (y within ±s_is_j).
     #[inline(always)]
     pub(super) fn start(&self, si: f64, sj: f64, b: f64) -> f64 {
-        let scale = si * sj;
-        if scale == 0.0 {
-            return 0.0;
-        }
-        let kappa = self.shift * self.shift - self.shift * self.mean_factor * (si + sj);
-        let t = ((b + self.a * kappa) / scale - self.beta0) / self.step;
-        let t = t.clamp(0.0, INTERVALS as f64);
-        let k = (t as usize).min(INTERVALS - 1);
-        let u = t - k as f64;
-        // Cubic Hermite basis on [0, 1].
-        let (u2, u3) = (u * u, u * u * u);
-        let h00 = 2.0 * u3 - 3.0 * u2 + 1.0;
-        let h10 = u3 - 2.0 * u2 + u;
-        let h01 = -2.0 * u3 + 3.0 * u2;
-        let h11 = u3 - u2;
-        let rho = h00 * self.rho[k]
-            + h10 * self.slope[k]
-            + h01 * self.rho[k + 1]
-            + h11 * self.slope[k + 1];
-        rho.clamp(-1.0, 1.0) * scale
+        self.start_lanes(si, &[sj], &[b])[0]
     }
+
+    /// ρ_k, ρ_{k+1} and the scaled slopes at both ends of interval k (k < INTERVALS).
+    #[inline(always)]
+    fn knots(&self, k: usize) -> [f64; 4] {
+        [
+            self.rho[k],
+            self.rho[k + 1],
+            self.slope[k],
+            self.slope[k + 1],
+        ]
+    }
+}
+
+/// The cubic Hermite interpolant at u ∈ [0, 1] from the values r0, r1 and scaled slopes d0, d1 at the ends.
+#[inline(always)]
+fn hermite_cubic(u: f64, [r0, r1, d0, d1]: [f64; 4]) -> f64 {
+    let (u2, u3) = (u * u, u * u * u);
+    let h00 = 2.0 * u3 - 3.0 * u2 + 1.0;
+    let h10 = u3 - 2.0 * u2 + u;
+    let h01 = -2.0 * u3 + 3.0 * u2;
+    let h11 = u3 - u2;
+    h00 * r0 + h10 * d0 + h01 * r1 + h11 * d1
 }
 
 #[cfg(test)]
