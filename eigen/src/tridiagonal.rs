@@ -372,6 +372,16 @@ pub(crate) fn mat<T: EigenScalar>(
     faer::MatRef::from_column_major_slice_with_stride(p, rows, cols, stride)
 }
 
+/// The mutable counterpart of [`mat`].
+pub(crate) fn mat_mut<T: EigenScalar>(
+    p: &mut [T],
+    rows: usize,
+    cols: usize,
+    stride: usize,
+) -> faer::MatMut<'_, T> {
+    faer::MatMut::from_column_major_slice_with_stride_mut(p, rows, cols, stride)
+}
+
 /// dst = α·lhs·rhs (dst a column), or dst += α·lhs·rhs with `accumulate`, by faer's kernels on one thread.
 fn gemm<T: EigenScalar>(
     dst: &mut [T],

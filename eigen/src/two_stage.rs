@@ -28,7 +28,7 @@ use std::sync::Mutex;
 use faer::reborrow::{Reborrow, ReborrowMut};
 use ndarray::ArrayView2;
 
-use super::tridiagonal::{dot, householder, mat, Tridiagonal};
+use super::tridiagonal::{dot, householder, mat, mat_mut, Tridiagonal};
 use super::EigenScalar;
 use crate::buffer::copied_vec;
 use crate::spin_team::{team_size, with_team, SpinTeam, TeamSize};
@@ -176,16 +176,6 @@ fn pack_band<T: EigenScalar>(a: &[T], n: usize, b: usize) -> Vec<T> {
         packed[j * ld..j * ld + depth].copy_from_slice(&a[j * n + j..j * n + j + depth]);
     }
     packed
-}
-
-/// The mutable counterpart of [`mat`].
-fn mat_mut<T: EigenScalar>(
-    p: &mut [T],
-    rows: usize,
-    cols: usize,
-    stride: usize,
-) -> faer::MatMut<'_, T> {
-    faer::MatMut::from_column_major_slice_with_stride_mut(p, rows, cols, stride)
 }
 
 /// The update one panel leaves for the trailing matrix A₂₂ (rows and columns `start..n`): A₂₂ −= VWᵀ + WVᵀ,

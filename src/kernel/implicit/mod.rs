@@ -431,18 +431,16 @@ impl<B: Fn(f64) -> f64 + Sync> EntryMap<'_, B> {
                     .expect("block");
                 let mut x0 = table.start_lanes(sd[i], sj, b);
                 for l in 0..BLOCK {
-                    x0[l] = x0[l].max(-bound[l]).min(bound[l]);
+                    x0[l] = within(x0[l], bound[l]);
                 }
                 x0
             }
             None => {
                 // One Newton step from y = b.
-                let from: [f64; BLOCK] = std::array::from_fn(|l| b[l].max(-bound[l]).min(bound[l]));
+                let from: [f64; BLOCK] = std::array::from_fn(|l| within(b[l], bound[l]));
                 let (f0, fd0) = self.dual.eval_block(i, blk, vi, vj, &from, true);
                 std::array::from_fn(|l| {
-                    (b[l] + self.a * f0[l] / (1.0 - self.a * fd0[l]))
-                        .max(-bound[l])
-                        .min(bound[l])
+                    within(b[l] + self.a * f0[l] / (1.0 - self.a * fd0[l]), bound[l])
                 })
             }
         };
@@ -550,6 +548,13 @@ impl<B: Fn(f64) -> f64 + Sync> EntryMap<'_, B> {
         }
         Ok(stats)
     }
+}
+
+/// x limited to [−bound, bound] by max and min: unlike `f64::clamp`, no assertion on the bounds per lane, so that
+/// loops over lanes vectorize.
+#[inline(always)]
+fn within(x: f64, bound: f64) -> f64 {
+    x.max(-bound).min(bound)
 }
 
 /// Solve the n diagonal equations Σ_ii = a·D(Σ_ii) + b_ii, D(v) = E[φ(√v ξ)²].

@@ -11,8 +11,8 @@
 //!
 //! ḟ(ρ) = pos·neg + (pos − neg)²(π − θ)/(2π) = E[σ′(u)σ′(v)]. Inside the contraction region h′ > 0, so ρ(β) is
 //! one increasing function of β for every entry. It is tabulated once on a uniform grid in β (values and
-//! slopes 1/h′) and read by cubic Hermite interpolation: a start within ~1e-12 of the root, so that one Newton
-//! step reaches the tolerance and a second evaluation confirms it.
+//! slopes 1/h′) and read by cubic Hermite interpolation: a start within ~1e-12 of the root away from |ρ| → 1,
+//! which usually meets the tolerance at its first evaluation (at most one Newton step more elsewhere).
 
 use std::f64::consts::PI;
 
