@@ -119,14 +119,25 @@ crate::widest_vectors! {
         n: usize,
         xr: &[[T; W]],
         out: &mut [[T; W]]
-    ) = rows_times_block_portable
+    ) = rows_times_block_with::<T, W, false>, fused = rows_times_block_with::<T, W, true>
 }
 
 /// Rows of A advanced together in the inner loop: independent accumulator chains that share each row of X.
 const LOCKSTEP: usize = 4;
 
+/// `a·b + c`, fused where `FUSED` (the wide paths, whose hardware has the instruction; elsewhere `mul_add` is a
+/// library call per entry).
 #[inline(always)]
-fn rows_times_block_portable<T: EigenScalar, const W: usize>(
+fn madd<T: EigenScalar, const FUSED: bool>(a: T, b: T, c: T) -> T {
+    if FUSED {
+        a.fma(b, c)
+    } else {
+        a * b + c
+    }
+}
+
+#[inline(always)]
+fn rows_times_block_with<T: EigenScalar, const W: usize, const FUSED: bool>(
     a_rows: &[T],
     n: usize,
     xr: &[[T; W]],
@@ -144,7 +155,7 @@ fn rows_times_block_portable<T: EigenScalar, const W: usize>(
                 for k in 0..LOCKSTEP {
                     let aij = ar[k][j];
                     for c in 0..W {
-                        s[k][c] = aij.fma(xj[c], s[k][c]);
+                        s[k][c] = madd::<T, FUSED>(aij, xj[c], s[k][c]);
                     }
                 }
             }
@@ -156,7 +167,7 @@ fn rows_times_block_portable<T: EigenScalar, const W: usize>(
             let mut s = *acc;
             for (&aij, xj) in ar.iter().zip(xb) {
                 for c in 0..W {
-                    s[c] = aij.fma(xj[c], s[c]);
+                    s[c] = madd::<T, FUSED>(aij, xj[c], s[c]);
                 }
             }
             *acc = s;
