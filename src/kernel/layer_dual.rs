@@ -28,18 +28,25 @@ const FRAC_1_2PI: f64 = 0.5 / PI;
 /// Entries evaluated together by [`LayerDual::eval_block`]: samples j in blocks of this many.
 pub(crate) const BLOCK: usize = 8;
 
+/// Terms per chunk of [`SeriesTable`]'s layout.
+const CHUNK: usize = 16;
+
 /// Per-sample Hermite rows of one function (σ or σ′).
 struct SeriesTable {
     terms: usize,
-    /// Row-major n × terms.
-    coef: Vec<f64>,
-    /// The same coefficients interleaved by blocks of [`BLOCK`] samples: (block, k, lane), zero-padded, so one
-    /// block's terms are one contiguous stream for the vectorized Horner loop.
+    /// The coefficients a_{jk} interleaved by blocks of [`BLOCK`] samples and chunks of [`CHUNK`] terms:
+    /// (chunk, block, k mod CHUNK, lane), zero-padded. One block's leading terms are one contiguous stream for
+    /// the vectorized Horner loop, and since most entries need fewer than CHUNK terms, a row of entries reads the
+    /// first chunk of every block in order: a sequential pass, not one far jump per block.
     blocks: Vec<f64>,
+    /// Distance between chunks: blocks·CHUNK·BLOCK.
+    chunk_stride: usize,
     /// E[f(s_iξ)²], the diagonal of the dual kernel.
     second: Vec<f64>,
     /// √(T_i/E_i): relative Parseval tail after `terms` terms.
     rel_tail: Vec<f64>,
+    /// 1/s_i (0 where s_i = 0), so that an entry's correlation is c_ij·(1/s_i)·(1/s_j).
+    inv_s: Vec<f64>,
 }
 
 impl SeriesTable {
@@ -71,37 +78,38 @@ impl SeriesTable {
             CHEBYSHEV_FIT,
         );
         let n = rows.len();
-        let mut coef = Vec::with_capacity(n * terms);
+        let nblocks = n.div_ceil(BLOCK);
+        let chunk_stride = nblocks * CHUNK * BLOCK;
+        let mut blocks = vec![0.0; terms.div_ceil(CHUNK) * chunk_stride];
         let mut second = Vec::with_capacity(n);
         let mut rel_tail = Vec::with_capacity(n);
-        for mut a in rows {
+        for (j, mut a) in rows.into_iter().enumerate() {
             let e = a.pop().unwrap_or(0.0);
             let partial: f64 = a.iter().map(|v| v * v).sum();
             let tail = (e - partial).abs() + 4.0 * f64::EPSILON * e;
             rel_tail.push(if e > 0.0 { (tail / e).sqrt() } else { 0.0 });
-            coef.extend_from_slice(&a);
-            second.push(e);
-        }
-        let nblocks = n.div_ceil(BLOCK);
-        let mut blocks = vec![0.0; nblocks * terms * BLOCK];
-        for j in 0..n {
-            let (b, l) = (j / BLOCK, j % BLOCK);
-            for k in 0..terms {
-                blocks[(b * terms + k) * BLOCK + l] = coef[j * terms + k];
+            for (k, &c) in a.iter().enumerate() {
+                blocks[index(chunk_stride, k, j)] = c;
             }
+            second.push(e);
         }
         SeriesTable {
             terms,
-            coef,
             blocks,
+            chunk_stride,
             second,
             rel_tail,
+            inv_s: scales
+                .iter()
+                .map(|&v| if v > 0.0 { 1.0 / v } else { 0.0 })
+                .collect(),
         }
     }
 
+    /// a_{ik}.
     #[inline]
-    fn row(&self, i: usize) -> &[f64] {
-        &self.coef[i * self.terms..(i + 1) * self.terms]
+    fn coef(&self, i: usize, k: usize) -> f64 {
+        self.blocks[index(self.chunk_stride, k, i)]
     }
 
     /// Whether the truncation bound |ρ|^K·√(T_iT_j/(E_iE_j)) ≤ tolerance holds for (i, j).
@@ -134,85 +142,130 @@ impl SeriesTable {
         if terms == self.terms && !self.bound_holds(i, j, rho) {
             return None;
         }
-        let (a, b) = (&self.row(i)[..terms], &self.row(j)[..terms]);
         let mut acc = 0.0f64;
         for k in (0..terms).rev() {
-            acc = acc * rho + a[k] * b[k];
+            acc = acc * rho + self.coef(i, k) * self.coef(j, k);
         }
         Some(acc)
     }
 
-    /// The first `terms` terms of row i and of block b's interleaved stream.
+    /// The first `terms` terms of sample i and of block b.
     #[inline(always)]
     fn leading(&self, i: usize, b: usize, terms: usize) -> Leading<'_> {
         Leading {
-            row: &self.row(i)[..terms],
-            block: &self.blocks[b * self.terms * BLOCK..(b * self.terms + terms) * BLOCK],
+            blocks: &self.blocks,
+            chunk_stride: self.chunk_stride,
+            sample: index(self.chunk_stride, 0, i),
+            block: index(self.chunk_stride, 0, b * BLOCK),
+            terms,
         }
     }
 }
 
-/// The leading terms of one Mehler sum over a block: a_{ik} and the interleaved a_{jk}, k < K.
+/// Position of a_{jk} in [`SeriesTable::blocks`].
+#[inline(always)]
+fn index(chunk_stride: usize, k: usize, j: usize) -> usize {
+    (k / CHUNK) * chunk_stride + ((j / BLOCK) * CHUNK + k % CHUNK) * BLOCK + j % BLOCK
+}
+
+/// The leading terms of one Mehler sum over a block: a_{ik} and the block's a_{jk}, k < `terms`.
 #[derive(Clone, Copy)]
 struct Leading<'a> {
-    row: &'a [f64],
-    block: &'a [f64],
+    blocks: &'a [f64],
+    chunk_stride: usize,
+    /// Positions of a_{i0} and of the block's a_{j0}.
+    sample: usize,
+    block: usize,
+    terms: usize,
 }
 
-impl Leading<'_> {
+impl<'a> Leading<'a> {
     const EMPTY: Leading<'static> = Leading {
-        row: &[],
-        block: &[],
+        blocks: &[],
+        chunk_stride: 0,
+        sample: 0,
+        block: 0,
+        terms: 0,
     };
+
+    /// Term k: a_{ik} and the block's a_{jk}.
+    #[inline(always)]
+    fn term(self, k: usize) -> (f64, &'a [f64]) {
+        let at = (k / CHUNK) * self.chunk_stride + (k % CHUNK) * BLOCK;
+        (
+            self.blocks[at + self.sample],
+            &self.blocks[at + self.block..at + self.block + BLOCK],
+        )
+    }
 }
 
-/// One Horner step acc ← acc·ρ + a_{ik}·a_{jk} on every lane.
+/// max_l |x_l| by a tree of maxima (a fold would be one dependent chain).
 #[inline(always)]
-fn horner_step<const FMA: bool>(acc: &mut [f64; BLOCK], rho: &[f64; BLOCK], c: f64, col: &[f64]) {
+fn max_abs(x: &[f64; BLOCK]) -> f64 {
+    let mut m: [f64; BLOCK] = x.map(f64::abs);
+    let mut width = BLOCK / 2;
+    while width > 0 {
+        for l in 0..width {
+            m[l] = m[l].max(m[l + width]);
+        }
+        width /= 2;
+    }
+    m[0]
+}
+
+/// One Horner step acc ← acc·r + a_{ik}·a_{jk} on every lane (r = ρ² for the even/odd split).
+#[inline(always)]
+fn horner_step<const FMA: bool>(acc: &mut [f64; BLOCK], r: &[f64; BLOCK], c: f64, col: &[f64]) {
     for l in 0..BLOCK {
         acc[l] = if FMA {
-            acc[l].mul_add(rho[l], c * col[l])
+            acc[l].mul_add(r[l], c * col[l])
         } else {
-            acc[l] * rho[l] + c * col[l]
+            acc[l] * r[l] + c * col[l]
         };
     }
 }
 
-/// Two Mehler sums Σ_k a_{ik}a_{jk}ρ_l^k over one block (σ and σ′), by Horner's rule with the two sums and
-/// the lanes as independent chains.
+/// Two Mehler sums Σ_k a_{ik}a_{jk}ρ_l^k over one block (σ and σ′), each split as E(ρ²) + ρ·O(ρ²) into its
+/// even and odd terms, so that Horner's rule runs four independent chains per lane (the two sums' even and odd
+/// parts) where one chain per sum would wait on the latency of every multiply–add.
 #[inline(always)]
 fn horner_pair<const FMA: bool>(
     u: Leading,
     v: Leading,
     rho: &[f64; BLOCK],
 ) -> ([f64; BLOCK], [f64; BLOCK]) {
-    let (mut acc_u, mut acc_v) = ([0.0f64; BLOCK], [0.0f64; BLOCK]);
-    let common = u.row.len().min(v.row.len());
-    for (c, col) in u.row[common..]
-        .iter()
-        .zip(u.block[common * BLOCK..].chunks_exact(BLOCK))
-        .rev()
-    {
-        horner_step::<FMA>(&mut acc_u, rho, *c, col);
+    let rho2: [f64; BLOCK] = std::array::from_fn(|l| rho[l] * rho[l]);
+    let (ku, kv) = (u.terms, v.terms);
+    let mut acc = [[0.0f64; BLOCK]; 4];
+    for m in (0..ku.max(kv).div_ceil(2)).rev() {
+        let (even, odd) = (2 * m, 2 * m + 1);
+        if even < ku {
+            let (c, x) = u.term(even);
+            horner_step::<FMA>(&mut acc[0], &rho2, c, x);
+        }
+        if odd < ku {
+            let (c, x) = u.term(odd);
+            horner_step::<FMA>(&mut acc[1], &rho2, c, x);
+        }
+        if even < kv {
+            let (c, x) = v.term(even);
+            horner_step::<FMA>(&mut acc[2], &rho2, c, x);
+        }
+        if odd < kv {
+            let (c, x) = v.term(odd);
+            horner_step::<FMA>(&mut acc[3], &rho2, c, x);
+        }
     }
-    for (c, col) in v.row[common..]
-        .iter()
-        .zip(v.block[common * BLOCK..].chunks_exact(BLOCK))
-        .rev()
-    {
-        horner_step::<FMA>(&mut acc_v, rho, *c, col);
-    }
-    let us = u.row[..common]
-        .iter()
-        .zip(u.block[..common * BLOCK].chunks_exact(BLOCK));
-    let vs = v.row[..common]
-        .iter()
-        .zip(v.block[..common * BLOCK].chunks_exact(BLOCK));
-    for ((cu, colu), (cv, colv)) in us.zip(vs).rev() {
-        horner_step::<FMA>(&mut acc_u, rho, *cu, colu);
-        horner_step::<FMA>(&mut acc_v, rho, *cv, colv);
-    }
-    (acc_u, acc_v)
+    let join = |e: &[f64; BLOCK], o: &[f64; BLOCK]| -> [f64; BLOCK] {
+        std::array::from_fn(|l| {
+            if FMA {
+                o[l].mul_add(rho[l], e[l])
+            } else {
+                o[l] * rho[l] + e[l]
+            }
+        })
+    };
+    (join(&acc[0], &acc[1]), join(&acc[2], &acc[3]))
 }
 
 crate::eigen::widest_vectors! {
@@ -438,16 +491,13 @@ impl LayerDual {
                 return (k, kd);
             }
         };
+        // The table's variances are this matrix's diagonal (vi, vj), as for the closed forms above.
+        let (inv_si, inv_sj) = (value.inv_s[i], &value.inv_s[b * BLOCK..(b + 1) * BLOCK]);
         let mut rho = [0.0; BLOCK];
         for l in 0..BLOCK {
-            let d = (vi * vj[l]).sqrt();
-            rho[l] = if d == 0.0 {
-                0.0
-            } else {
-                (cij[l] / d).clamp(-1.0, 1.0)
-            };
+            rho[l] = (cij[l] * inv_si * inv_sj[l]).clamp(-1.0, 1.0);
         }
-        let rmax = rho.iter().fold(0f64, |m, r| m.max(r.abs()));
+        let rmax = max_abs(&rho);
         let table_d = dtable.as_deref().filter(|_| derivative);
         let terms_k = value.terms_for(rmax);
         let terms_d = table_d.map_or(0, |t| t.terms_for(rmax));
