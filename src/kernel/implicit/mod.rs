@@ -335,6 +335,28 @@ struct Solved {
     residual: f64,
 }
 
+/// [`Solved`] for the BLOCK entries of one lockstep solve, lane by lane, so that recording and assembling them
+/// are loops over lanes.
+struct SolvedLanes {
+    y: [f64; BLOCK],
+    f: [f64; BLOCK],
+    fdot: [f64; BLOCK],
+    residual: [f64; BLOCK],
+    iterations: usize,
+}
+
+impl SolvedLanes {
+    fn lane(&self, l: usize) -> Solved {
+        Solved {
+            y: self.y[l],
+            f: self.f[l],
+            fdot: self.fdot[l],
+            iterations: self.iterations,
+            residual: self.residual[l],
+        }
+    }
+}
+
 /// Largest residual, contraction factor and Newton steps over a set of entries, and the sum of steps.
 #[derive(Clone, Copy, Default)]
 struct EntryStats {
@@ -350,6 +372,18 @@ impl EntryStats {
         self.contraction = self.contraction.max(a * s.fdot);
         self.max_iterations = self.max_iterations.max(s.iterations);
         self.sum_iterations += s.iterations;
+    }
+    /// [`record`](Self::record) for every lane of a block.
+    #[inline(always)]
+    fn record_lanes(&mut self, a: f64, s: &SolvedLanes) {
+        let (mut res, mut con) = (self.max_residual, self.contraction);
+        for l in 0..BLOCK {
+            res = res.max(s.residual[l]);
+            con = con.max(a * s.fdot[l]);
+        }
+        (self.max_residual, self.contraction) = (res, con);
+        self.max_iterations = self.max_iterations.max(s.iterations);
+        self.sum_iterations += BLOCK * s.iterations;
     }
     /// The report of a driver that solved `entries` entries (the model's fields are filled in by its caller).
     fn report(&self, entries: usize, dual: &LayerDual, start: Instant) -> ImplicitReport {
@@ -417,7 +451,7 @@ impl<B: Fn(f64) -> f64 + Sync> EntryMap<'_, B> {
     /// [`solve`](Self::solve) for the entries (i, j), j = BLOCK·blk + l, in lockstep over the vectorized
     /// evaluator.
     #[inline(always)]
-    fn solve_block(&self, i: usize, blk: usize, b: &[f64; BLOCK]) -> Result<[Solved; BLOCK]> {
+    fn solve_block(&self, i: usize, blk: usize, b: &[f64; BLOCK]) -> Result<SolvedLanes> {
         let vi = self.diag[i];
         let vj: &[f64; BLOCK] = self.diag[blk * BLOCK..(blk + 1) * BLOCK]
             .try_into()
@@ -465,13 +499,13 @@ impl<B: Fn(f64) -> f64 + Sync> EntryMap<'_, B> {
             &x0,
             &self.newton_params(scale)?,
         )?;
-        Ok(std::array::from_fn(|l| Solved {
-            y: y[l],
-            f: last_f[l],
-            fdot: last_fd[l],
+        Ok(SolvedLanes {
+            y,
+            f: last_f,
+            fdot: last_fd,
+            residual: std::array::from_fn(|l| (y[l] - self.a * last_f[l] - b[l]).abs()),
             iterations: steps,
-            residual: (y[l] - self.a * last_f[l] - b[l]).abs(),
-        }))
+        })
     }
 
     /// The diagonal entry of sample i (Gram value g = ‖x_i‖²): y = Σ*_ii, solved beforehand.
@@ -505,6 +539,38 @@ impl<B: Fn(f64) -> f64 + Sync> EntryMap<'_, B> {
         }
     }
 
+    /// [`assemble`](Self::assemble) for every lane of a block: the output chosen once, the lanes in a loop.
+    // The lane index addresses the solved block, the Gram values and the destination at once.
+    #[allow(clippy::needless_range_loop)]
+    #[inline(always)]
+    fn assemble_lanes(
+        &self,
+        out: Kernel,
+        s: &SolvedLanes,
+        g: &[f64; BLOCK],
+        dest: &mut [f64; BLOCK],
+    ) {
+        match (out, self.model) {
+            (Kernel::Nngp, _) => *dest = s.y,
+            (Kernel::Ck, _) => *dest = s.f,
+            (Kernel::Ntk, Model::Deq { sigma_b2, train_b }) => {
+                for l in 0..BLOCK {
+                    let denom = 1.0 - self.a * s.fdot[l];
+                    dest[l] = if train_b {
+                        (s.f[l] + sigma_b2 * g[l] * s.fdot[l]) / denom
+                    } else {
+                        s.f[l] / denom
+                    };
+                }
+            }
+            (Kernel::Ntk, Model::FengKolter) => {
+                for l in 0..BLOCK {
+                    dest[l] = s.y[l] / (1.0 - self.a * s.fdot[l]);
+                }
+            }
+        }
+    }
+
     /// Row i (j ≤ i) of every output; `rows[0]` holds the Gram row x_iᵀx_j on entry and is overwritten entry
     /// by entry after it is read. Compiled for AVX2 as well, chosen at run time.
     fn row(&self, i: usize, outs: &[Kernel], rows: &mut [&mut [f64]]) -> Result<EntryStats> {
@@ -527,11 +593,11 @@ impl<B: Fn(f64) -> f64 + Sync> EntryMap<'_, B> {
             let g: [f64; BLOCK] = rows[0][j0..j0 + BLOCK].try_into().expect("block");
             let bvals = g.map(&self.b_of_gram);
             let solved = self.solve_block(i, blk, &bvals)?;
-            for (l, s) in solved.iter().enumerate() {
-                stats.record(self.a, s);
-                for (k, &o) in outs.iter().enumerate() {
-                    rows[k][j0 + l] = self.assemble(o, s, g[l]);
-                }
+            stats.record_lanes(self.a, &solved);
+            for (k, &o) in outs.iter().enumerate() {
+                let dest: &mut [f64; BLOCK] =
+                    (&mut rows[k][j0..j0 + BLOCK]).try_into().expect("block");
+                self.assemble_lanes(o, &solved, &g, dest);
             }
         }
         for j in full * BLOCK..=i {
@@ -706,8 +772,8 @@ fn solve_block<T: Real, const N: usize>(
                 if lanes {
                     let b: [f64; BLOCK] = std::array::from_fn(|l| (map.b_of_gram)(grow[c0 + l]));
                     let solved = map.solve_block(r, (off + c0) / BLOCK, &b)?;
-                    for (l, s) in solved.iter().enumerate() {
-                        put(c0 + l, s, &mut stats);
+                    for l in 0..BLOCK {
+                        put(c0 + l, &solved.lane(l), &mut stats);
                     }
                 } else {
                     for c in c0..(c0 + BLOCK).min(nc) {
