@@ -400,7 +400,9 @@ impl LayerDual {
         }
     }
 
-    /// [`eval`](Self::eval) for the entries (i, j), j = BLOCK·b + l, l < BLOCK, all off the diagonal.
+    /// [`eval`](Self::eval) for the entries (i, j), j = BLOCK·b + l, l < BLOCK, all off the diagonal. `vi` and
+    /// `vj` must be the variances this evaluator was prepared for: the vectorized forms read per-sample constants
+    /// computed from those.
     #[inline(always)]
     pub fn eval_block(
         &self,
