@@ -125,17 +125,6 @@ crate::widest_vectors! {
 /// Rows of A advanced together in the inner loop: independent accumulator chains that share each row of X.
 const LOCKSTEP: usize = 4;
 
-/// `a·b + c`, fused where `FUSED` (the wide paths, whose hardware has the instruction; elsewhere `mul_add` is a
-/// library call per entry).
-#[inline(always)]
-fn madd<T: EigenScalar, const FUSED: bool>(a: T, b: T, c: T) -> T {
-    if FUSED {
-        a.fma(b, c)
-    } else {
-        a * b + c
-    }
-}
-
 #[inline(always)]
 fn rows_times_block_with<T: EigenScalar, const W: usize, const FUSED: bool>(
     a_rows: &[T],
@@ -155,7 +144,7 @@ fn rows_times_block_with<T: EigenScalar, const W: usize, const FUSED: bool>(
                 for k in 0..LOCKSTEP {
                     let aij = ar[k][j];
                     for c in 0..W {
-                        s[k][c] = madd::<T, FUSED>(aij, xj[c], s[k][c]);
+                        s[k][c] = crate::simd::madd::<T, FUSED>(aij, xj[c], s[k][c]);
                     }
                 }
             }
@@ -167,7 +156,7 @@ fn rows_times_block_with<T: EigenScalar, const W: usize, const FUSED: bool>(
             let mut s = *acc;
             for (&aij, xj) in ar.iter().zip(xb) {
                 for c in 0..W {
-                    s[c] = madd::<T, FUSED>(aij, xj[c], s[c]);
+                    s[c] = crate::simd::madd::<T, FUSED>(aij, xj[c], s[c]);
                 }
             }
             *acc = s;

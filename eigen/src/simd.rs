@@ -20,6 +20,18 @@ pub fn portable_forced() -> bool {
         .get_or_init(|| std::env::var_os(PORTABLE_ENV).is_some_and(|v| !v.is_empty() && v != "0"))
 }
 
+/// `a·b + c`, fused (one rounding) where `FUSED`: the variant for the wide paths of [`widest_vectors!`]'s
+/// `fused =`, whose hardware has the instruction. Without FMA hardware `mul_add` is a library call per entry, so
+/// the portable variants pass `false`.
+#[inline(always)]
+pub fn madd<T: crate::EigenScalar, const FUSED: bool>(a: T, b: T, c: T) -> T {
+    if FUSED {
+        a.fma(b, c)
+    } else {
+        a * b + c
+    }
+}
+
 /// Whether the CPU has AVX2 and FMA (and the portable paths are not forced).
 pub fn avx2_fma() -> bool {
     #[cfg(target_arch = "x86_64")]

@@ -812,26 +812,13 @@ const CHASE_COLUMNS: usize = 16;
 crate::simd::widest_vectors! {
     /// Z ← Q₂Z on whole columns of Z (n entries each, consecutive).
     fn apply_chase_block[T: EigenScalar](z: &mut [T], q: &ChaseReflectors<T>)
-        = apply_chase_block_portable, fused = apply_chase_block_fused
+        = chase_block_with::<T, false>, fused = chase_block_with::<T, true>
 }
 
+/// [`apply_chase_block`], with fused multiply–adds where `FUSED` ([`crate::simd::madd`]).
 #[inline(always)]
-fn apply_chase_block_portable<T: EigenScalar>(z: &mut [T], q: &ChaseReflectors<T>) {
-    chase_block_with(z, q, |a, b, c| a * b + c);
-}
-
-#[inline(always)]
-fn apply_chase_block_fused<T: EigenScalar>(z: &mut [T], q: &ChaseReflectors<T>) {
-    chase_block_with(z, q, |a, b, c| a.fma(b, c));
-}
-
-/// [`apply_chase_block`] with `madd(a, b, c)` = a·b + c.
-#[inline(always)]
-fn chase_block_with<T: EigenScalar>(
-    z: &mut [T],
-    q: &ChaseReflectors<T>,
-    madd: impl Fn(T, T, T) -> T,
-) {
+fn chase_block_with<T: EigenScalar, const FUSED: bool>(z: &mut [T], q: &ChaseReflectors<T>) {
+    let madd = crate::simd::madd::<T, FUSED>;
     const W: usize = CHASE_COLUMNS;
     let n = q.n;
     // The block's rows, W numbers each (columns past the block's own are zero and stay zero): a reflector on

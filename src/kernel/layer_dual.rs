@@ -20,6 +20,7 @@ use crate::activation::{
     dual_kernel, dual_kernel_derivative, snap_correlation, Activation, ActivationRef, ClosedFamily,
     Cov2,
 };
+use crate::eigen::simd::madd;
 use crate::tolerance::{CHEBYSHEV_FIT, MEHLER, MEHLER_MAX_TERMS};
 use crate::Result;
 
@@ -217,11 +218,7 @@ fn max_abs(x: &[f64; BLOCK]) -> f64 {
 #[inline(always)]
 fn horner_step<const FMA: bool>(acc: &mut [f64; BLOCK], r: &[f64; BLOCK], c: f64, col: &[f64]) {
     for l in 0..BLOCK {
-        acc[l] = if FMA {
-            acc[l].mul_add(r[l], c * col[l])
-        } else {
-            acc[l] * r[l] + c * col[l]
-        };
+        acc[l] = madd::<f64, FMA>(acc[l], r[l], c * col[l]);
     }
 }
 
@@ -235,35 +232,19 @@ fn horner_pair<const FMA: bool>(
     rho: &[f64; BLOCK],
 ) -> ([f64; BLOCK], [f64; BLOCK]) {
     let rho2: [f64; BLOCK] = std::array::from_fn(|l| rho[l] * rho[l]);
-    let (ku, kv) = (u.terms, v.terms);
+    // Chain q sums the terms of parity q % 2 of u (q < 2) or v.
     let mut acc = [[0.0f64; BLOCK]; 4];
-    for m in (0..ku.max(kv).div_ceil(2)).rev() {
-        let (even, odd) = (2 * m, 2 * m + 1);
-        if even < ku {
-            let (c, x) = u.term(even);
-            horner_step::<FMA>(&mut acc[0], &rho2, c, x);
-        }
-        if odd < ku {
-            let (c, x) = u.term(odd);
-            horner_step::<FMA>(&mut acc[1], &rho2, c, x);
-        }
-        if even < kv {
-            let (c, x) = v.term(even);
-            horner_step::<FMA>(&mut acc[2], &rho2, c, x);
-        }
-        if odd < kv {
-            let (c, x) = v.term(odd);
-            horner_step::<FMA>(&mut acc[3], &rho2, c, x);
+    for m in (0..u.terms.max(v.terms).div_ceil(2)).rev() {
+        for (q, chain) in acc.iter_mut().enumerate() {
+            let (sum, k) = (if q < 2 { u } else { v }, 2 * m + q % 2);
+            if k < sum.terms {
+                let (c, x) = sum.term(k);
+                horner_step::<FMA>(chain, &rho2, c, x);
+            }
         }
     }
     let join = |e: &[f64; BLOCK], o: &[f64; BLOCK]| -> [f64; BLOCK] {
-        std::array::from_fn(|l| {
-            if FMA {
-                o[l].mul_add(rho[l], e[l])
-            } else {
-                o[l] * rho[l] + e[l]
-            }
-        })
+        std::array::from_fn(|l| madd::<f64, FMA>(o[l], rho[l], e[l]))
     };
     (join(&acc[0], &acc[1]), join(&acc[2], &acc[3]))
 }

@@ -539,9 +539,8 @@ impl<B: Fn(f64) -> f64 + Sync> EntryMap<'_, B> {
         }
     }
 
-    /// [`assemble`](Self::assemble) for every lane of a block: the output chosen once, the lanes in a loop.
-    // The lane index addresses the solved block, the Gram values and the destination at once.
-    #[allow(clippy::needless_range_loop)]
+    /// [`assemble`](Self::assemble) for every lane of a block (the choice of output is the same for every lane,
+    /// so the loop is compiled once per output).
     #[inline(always)]
     fn assemble_lanes(
         &self,
@@ -550,24 +549,8 @@ impl<B: Fn(f64) -> f64 + Sync> EntryMap<'_, B> {
         g: &[f64; BLOCK],
         dest: &mut [f64; BLOCK],
     ) {
-        match (out, self.model) {
-            (Kernel::Nngp, _) => *dest = s.y,
-            (Kernel::Ck, _) => *dest = s.f,
-            (Kernel::Ntk, Model::Deq { sigma_b2, train_b }) => {
-                for l in 0..BLOCK {
-                    let denom = 1.0 - self.a * s.fdot[l];
-                    dest[l] = if train_b {
-                        (s.f[l] + sigma_b2 * g[l] * s.fdot[l]) / denom
-                    } else {
-                        s.f[l] / denom
-                    };
-                }
-            }
-            (Kernel::Ntk, Model::FengKolter) => {
-                for l in 0..BLOCK {
-                    dest[l] = s.y[l] / (1.0 - self.a * s.fdot[l]);
-                }
-            }
+        for (l, d) in dest.iter_mut().enumerate() {
+            *d = self.assemble(out, &s.lane(l), g[l]);
         }
     }
 
